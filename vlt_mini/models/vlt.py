@@ -1,0 +1,227 @@
+"""The VLT network (VLT_SCAR): SPOS backbones with ModaMixer in every stage, the SiamCAR neck and head (paper Fig. 2).
+
+One SPOS supernet holds the weights (a Siamese network shares them); a ``Candidate`` picks a path for the template
+branch and another for the search branch (asymmetric; the same one for both is the symmetric variant), and one op for
+the ModaMixer block of every stage and branch. As in the official code, ModaMixer sits at the output of each stage's
+penultimate block: the stage output becomes ``last_block(f_v) + Block_ASS(Linear(f_l) ⊙ f_v)`` (Eq. 1; the residual
+term is the stage's own searched last block). Stages 2–4 (stride 8) feed the head.
+
+``use_modamixer=False`` is the vision-only SiamCAR baseline on the same backbone. The language token is the sentence
+embedding ``f_l`` where a pair has a sentence, and the 0-tensor or the template token otherwise (``no_sentence_mode``).
+Images are BGR crops with values 0–255 (the SPOS convention, see ``spos_preprocess``), as the trackers cut them.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import torch
+from torch import nn
+
+from vlt_mini.config import check_profile
+from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
+from vlt_mini.models.choice_blocks import block_macs
+from vlt_mini.models.head import HeadConfig, HeadOutput, SiamCARHead, feature_map_size
+from vlt_mini.models.modamixer import LANGUAGE_MODES, ModaMixer, TemplateToken, select_language_token
+from vlt_mini.models.supernet import STAGE_LAYER_RANGES, SPOSSupernet, SupernetConfig
+
+HEAD_LEVELS = (1, 2, 3)  # stages 2, 3, 4 feed the head (0-based stage indices)
+
+
+@dataclass
+class VLTConfig:
+    """Everything that shapes a VLT network; ``VLTConfig.for_profile("tiny" | "cpu" | "paper")``."""
+
+    profile: str = "paper"
+    supernet: SupernetConfig = field(default_factory=SupernetConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    search_size: int = 255
+    language_dim: int = 384           # the text encoder's width: 384 for MiniLM (offline default), 768 for bert-base
+    use_modamixer: bool = True        # False: the vision-only SiamCAR baseline
+    mixer_residual: bool = True       # False: "w/o Res" (Tab. 5c)
+    mixer_searched_block: bool = True  # False: a fixed Shuffle 3×3 block in ModaMixer (Tab. 5b)
+    no_sentence_mode: str = "0-tensor"  # the token of pairs without a sentence: "0-tensor" or "template" (Tab. 4)
+
+    def __post_init__(self) -> None:
+        check_profile(self.profile)
+        if self.supernet.stride != 8:
+            raise ValueError(f"the tracker needs the stride-8 supernet, got stride {self.supernet.stride}")
+        if self.no_sentence_mode not in LANGUAGE_MODES[1:]:
+            raise ValueError(f"no_sentence_mode must be '0-tensor' or 'template', got {self.no_sentence_mode!r}")
+
+    @property
+    def template_size(self) -> int:
+        return self.head.template_size
+
+    @classmethod
+    def for_profile(cls, profile: str, **overrides: Any) -> "VLTConfig":
+        """``paper``: 127 / 255 crops and the official widths; ``cpu`` 95 / 191; ``tiny`` 63 / 127."""
+        head = HeadConfig.for_profile(profile)
+        search_size = {"tiny": 127, "cpu": 191, "paper": 255}[check_profile(profile)]
+        config = cls(profile=profile, supernet=SupernetConfig.for_profile(profile), head=head, search_size=search_size)
+        return dataclasses.replace(config, **overrides)
+
+
+class TemplateState(NamedTuple):
+    """What tracking keeps from the first frame: the head's template kernels and the language token."""
+
+    kernels: list[torch.Tensor]
+    token: torch.Tensor | None
+
+
+class VLTNet(nn.Module):
+    """VLT_SCAR: ``forward(z, x, f_l, ...)`` -> ``HeadOutput(cls, centerness, ltrb)`` for a template and a search crop."""
+
+    def __init__(self, config: VLTConfig | None = None, *, profile: str | None = None,
+                 candidate: Candidate | None = None) -> None:
+        super().__init__()
+        if config is None:
+            config = VLTConfig.for_profile(profile or "paper")
+        elif profile is not None:
+            raise ValueError("give either config or profile, not both")
+        self.config = config
+        self.candidate = candidate or VLT_SCAR_CANDIDATE
+        self.backbone = SPOSSupernet(config=config.supernet)
+        channels = config.supernet.stage_channels
+        if config.use_modamixer:
+            def mixers() -> nn.ModuleList:
+                return nn.ModuleList(ModaMixer(config.language_dim, c, config.mixer_residual, config.mixer_searched_block)
+                                     for c in channels)
+            self.template_mixers, self.search_mixers = mixers(), mixers()
+            if config.no_sentence_mode == "template":
+                self.template_token = TemplateToken(config.supernet.stem_channels, config.language_dim, feature_stride=2)
+        self.head = SiamCARHead([channels[i] for i in HEAD_LEVELS], config.head)
+
+    # ------------------------------------------------------------------ pieces
+    def backbone_features(self, image: torch.Tensor, path: tuple[int, ...], mixers: nn.ModuleList | None,
+                          mixer_ops: tuple[int, ...], token: torch.Tensor | None,
+                          stem: torch.Tensor | None = None) -> list[torch.Tensor]:
+        """One branch: the stem, then per stage its blocks with ModaMixer around the last one; stages 2–4 returned."""
+        f = self.backbone.forward_stem(image) if stem is None else stem
+        outputs = []
+        for stage, (start, stop) in enumerate(STAGE_LAYER_RANGES):
+            for layer in range(start, stop - 1):
+                f = self.backbone.forward_layer(layer, f, path[layer])
+            if mixers is None:
+                f = self.backbone.forward_layer(stop - 1, f, path[stop - 1])
+            else:
+                mixer = mixers[stage]
+                residual = self.backbone.forward_layer(stop - 1, f, path[stop - 1]) if mixer.residual else None
+                f = mixer(f, token, mixer_ops[stage], residual)  # Eq. 1
+            outputs.append(f)
+        return [outputs[i] for i in HEAD_LEVELS]
+
+    def language_token(self, batch: int, f_l: torch.Tensor | None, has_sentence: torch.Tensor | None,
+                       template_stem: torch.Tensor, template_boxes: torch.Tensor | None,
+                       ref: torch.Tensor) -> torch.Tensor | None:
+        """The token each pair feeds to its ModaMixers (None for the vision-only baseline)."""
+        if not self.config.use_modamixer:
+            return None
+        template_token = None
+        if self.config.no_sentence_mode == "template":
+            if template_boxes is None:
+                raise ValueError("the 'template' no-sentence mode needs z_box: the target box in the template crop")
+            template_token = self.template_token(template_stem, template_boxes)
+        return select_language_token(f_l, has_sentence, self.config.no_sentence_mode, template_token, batch,
+                                     self.config.language_dim, ref.device, ref.dtype)
+
+    def default_template_box(self, batch: int, device: torch.device) -> torch.Tensor:
+        """The target box in a template crop made with context 0.5: the centre ``s·(w, h) / sqrt((w+p)(h+p))`` wide;
+        without the real size we assume a square target, i.e. a box of side template_size / 2 around the centre."""
+        size, half = self.config.template_size, self.config.template_size / 4
+        centre = (size - 1) / 2
+        return torch.tensor([[centre - half, centre - half, centre + half, centre + half]], device=device).expand(batch, 4)
+
+    # ------------------------------------------------------------------ forward
+    def encode_template(self, z: torch.Tensor, f_l: torch.Tensor | None = None, has_sentence: torch.Tensor | None = None,
+                        z_box: torch.Tensor | None = None, candidate: Candidate | None = None) -> TemplateState:
+        """The template branch, once per video: head kernels and the language token (reused by the search branch)."""
+        candidate = candidate or self.candidate
+        stem = self.backbone.forward_stem(z)
+        token = self.language_token(z.shape[0], f_l, has_sentence, stem, z_box, z)
+        features = self.backbone_features(z, candidate.template_path, getattr(self, "template_mixers", None),
+                                          candidate.template_mixer, token, stem=stem)
+        return TemplateState(self.head.template_kernels(features), token)
+
+    def forward_search(self, x: torch.Tensor, state: TemplateState, candidate: Candidate | None = None) -> HeadOutput:
+        """The search branch and the head for a search crop, given the template's state."""
+        candidate = candidate or self.candidate
+        token = state.token
+        if token is not None and token.shape[0] != x.shape[0]:
+            token = token.expand(x.shape[0], -1)
+        features = self.backbone_features(x, candidate.search_path, getattr(self, "search_mixers", None),
+                                          candidate.search_mixer, token)
+        return self.head.forward_with_kernels(state.kernels, features)
+
+    def forward(self, z: torch.Tensor, x: torch.Tensor, f_l: torch.Tensor | None = None,
+                has_sentence: torch.Tensor | None = None, z_box: torch.Tensor | None = None,
+                candidate: Candidate | None = None) -> HeadOutput:
+        """z (B, 3, T, T) template, x (B, 3, S, S) search (BGR 0–255), f_l (B, d) sentence embeddings or None,
+        has_sentence (B,) bool, z_box (B, 4) x1, y1, x2, y2 of the target in the template crop ("template" mode)."""
+        if z.shape[0] != x.shape[0]:
+            raise ValueError(f"template and search batches differ: {z.shape[0]} vs {x.shape[0]}")
+        return self.forward_search(x, self.encode_template(z, f_l, has_sentence, z_box, candidate), candidate)
+
+    @property
+    def score_size(self) -> int:
+        """Side of the score map in training (25 for 255 / 127 at stride 8)."""
+        head = self.config.head
+        search = feature_map_size(self.config.search_size, head.stride)
+        return search - head.crop_size(training=True) + 1
+
+
+# ---------------------------------------------------------------------------------------------- counting
+def count_vlt_parameters(model: VLTNet, candidate: Candidate | None = None) -> int:
+    """Parameters a candidate uses: the union of both branches' backbone blocks (shared weights are counted once),
+    its ModaMixer blocks and projections, the template token, the neck and the head."""
+    candidate = candidate or model.candidate
+    modules = model.backbone.path_modules(candidate.template_path) + model.backbone.path_modules(candidate.search_path)
+    if model.config.use_modamixer:
+        for mixers, ops in ((model.template_mixers, candidate.template_mixer), (model.search_mixers, candidate.search_mixer)):
+            for mixer, op in zip(mixers, ops):
+                modules += [mixer.language_projection, mixer.blocks[op if mixer.searched_block else 0]]
+        if hasattr(model, "template_token"):
+            modules.append(model.template_token)
+    modules.append(model.head)
+    parameters = {id(p): p for module in modules for p in module.parameters()}
+    return sum(p.numel() for p in parameters.values())
+
+
+def count_vlt_macs(model: VLTNet, candidate: Candidate | None = None, training: bool = False) -> dict[str, int]:
+    """Multiply-adds of one template (once per video) and one search frame, counted on a real forward pass with
+    hooks on every convolution and linear layer, plus the depth-wise cross-correlations (functional convolutions)."""
+    candidate = candidate or model.candidate
+    config = model.config
+    counts = {"total": 0}
+
+    def hook(module: nn.Module, inputs, output) -> None:
+        if isinstance(module, nn.Conv2d):
+            k_h, k_w = module.kernel_size
+            counts["total"] += module.out_channels * (module.in_channels // module.groups) * k_h * k_w * output[0, 0].numel()
+        elif isinstance(module, nn.Linear):
+            counts["total"] += module.in_features * module.out_features
+
+    model = copy.deepcopy(model).train(training)  # a copy: train-mode BatchNorm would update running statistics
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    batch = 2  # train-mode BatchNorm needs more than one value per channel; the hooks count per image
+    try:
+        with torch.no_grad():
+            device = next(model.parameters()).device
+            z = torch.rand(batch, 3, config.template_size, config.template_size, device=device)
+            x = torch.rand(batch, 3, config.search_size, config.search_size, device=device)
+            f_l = torch.rand(batch, config.language_dim, device=device) if config.use_modamixer else None
+            z_box = model.default_template_box(batch, device)
+            state = model.encode_template(z, f_l, None, z_box, candidate)
+            template_macs = counts["total"]
+            counts["total"] = 0
+            model.forward_search(x, state, candidate)
+            search_features = [feature_map_size(config.search_size, config.head.stride)] * len(state.kernels)
+            xcorr = sum(k.shape[1] * k.shape[2] * k.shape[3] * (s - k.shape[2] + 1) ** 2
+                        for k, s in zip(state.kernels, search_features))
+            search_macs = counts["total"] + xcorr
+    finally:
+        for handle in handles:
+            handle.remove()
+    return {"template": template_macs, "search": search_macs, "total": template_macs + search_macs}
