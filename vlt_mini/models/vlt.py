@@ -164,12 +164,75 @@ class VLTNet(nn.Module):
             raise ValueError(f"template and search batches differ: {z.shape[0]} vs {x.shape[0]}")
         return self.forward_search(x, self.encode_template(z, f_l, has_sentence, z_box, candidate), candidate)
 
+    def score_map_offset(self, training: bool | None = None) -> float:
+        """Search-crop pixel that score-map cell 0 looks at (cell j: ``offset + j · stride``), from the crop geometry.
+
+        The target sits at the centre of the template feature map ((F_z − 1) / 2); the kernel is its crop starting at
+        ``start``; the search map's centre cell (F_x − 1) / 2 is the crop's centre pixel (S − 1) / 2. For 127 / 255 at
+        stride 8 that is 31 with the 8×8 (training) or the 7×7 (test) kernel; SiamCAR's training code rounds it to 32.
+        """
+        from vlt_mini.models.head import center_crop_bounds
+
+        head, training = self.config.head, self.training if training is None else training
+        template_cells = feature_map_size(self.config.template_size, head.stride)
+        search_cells = feature_map_size(self.config.search_size, head.stride)
+        start, _ = center_crop_bounds(template_cells, head.crop_size(training))
+        shift = (template_cells - 1) / 2 - start - (search_cells - 1) / 2
+        return (self.config.search_size - 1) / 2 + shift * head.stride
+
     @property
     def score_size(self) -> int:
         """Side of the score map in training (25 for 255 / 127 at stride 8)."""
         head = self.config.head
         search = feature_map_size(self.config.search_size, head.stride)
         return search - head.crop_size(training=True) + 1
+
+
+# ------------------------------------------------------------------------------------------- checkpoints
+def vlt_config_from_dict(data: dict) -> VLTConfig:
+    """Rebuild a ``VLTConfig`` from ``dataclasses.asdict`` output (as stored in checkpoints and config.json)."""
+    data = dict(data)
+    data["supernet"] = SupernetConfig(**data["supernet"])
+    data["head"] = HeadConfig(**data["head"])
+    return VLTConfig(**data)
+
+
+def model_checkpoint(model: VLTNet, **extra: Any) -> dict:
+    """What a VLT checkpoint holds: the weights, the config and the candidate (plus ``extra``, e.g. the text model)."""
+    return {"model": model.state_dict(), "config": json_ready(dataclasses.asdict(model.config)),
+            "candidate": model.candidate.to_dict(), **extra}
+
+
+def json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    return value
+
+
+def load_vlt_checkpoint(checkpoint: str | Any, map_location: str = "cpu") -> tuple[VLTNet, dict]:
+    """Build the network a checkpoint describes and load its weights; returns (model in eval mode, checkpoint dict).
+
+    A missing file, a file that is not a vlt-mini checkpoint, or weights of another architecture give a clear error.
+    """
+    from vlt_mini.io import load_checkpoint
+
+    source = str(checkpoint)
+    data = load_checkpoint(checkpoint, map_location) if not isinstance(checkpoint, dict) else checkpoint
+    if not isinstance(data, dict) or not {"model", "config", "candidate"} <= set(data):
+        raise ValueError(f"{source}: not a vlt-mini model checkpoint (expected keys model, config, candidate)")
+    try:
+        config = vlt_config_from_dict(data["config"])
+    except (TypeError, KeyError) as error:
+        raise ValueError(f"{source}: its config does not describe a VLT network ({error})") from None
+    model = VLTNet(config, candidate=Candidate.from_dict(data["candidate"], source))
+    try:
+        model.load_state_dict(data["model"])
+    except RuntimeError as error:
+        first_lines = "; ".join(str(error).splitlines()[:3])
+        raise ValueError(f"{source}: weights do not fit the architecture in its config: {first_lines}") from None
+    return model.eval(), data
 
 
 # ---------------------------------------------------------------------------------------------- counting

@@ -1,0 +1,84 @@
+"""What every notebook does first: pick the profile, find the data folder, make mini-LaSOT if it is not there yet.
+
+CI sets ``VLT_MINI_PROFILE=tiny``; elsewhere notebooks run the ``cpu`` profile (or ``paper`` on a CUDA GPU), i.e.
+"the real thing", d2l-style: one switch, the same code.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The vlt-mini checkout containing ``start`` (default: the working directory), or None when installed elsewhere."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "vlt_mini").is_dir():
+            return folder
+    return None
+
+
+def data_dir() -> Path:
+    """Where generated data and runs go: ``$VLT_MINI_DATA``, else the checkout's ``data/``, else ``~/.cache/vlt-mini``."""
+    if os.environ.get("VLT_MINI_DATA"):
+        return Path(os.environ["VLT_MINI_DATA"]).expanduser()
+    root = project_root()
+    return root / "data" if root else Path.home() / ".cache" / "vlt-mini" / "data"
+
+
+def default_notebook_profile() -> str:
+    """``$VLT_MINI_PROFILE`` if set; else ``paper`` on a CUDA GPU and ``cpu`` otherwise."""
+    from vlt_mini.config import get_profile
+
+    try:
+        import torch
+
+        fallback = "paper" if torch.cuda.is_available() else "cpu"
+    except ImportError:  # pragma: no cover
+        fallback = "cpu"
+    return get_profile(default=fallback)
+
+
+@dataclass
+class NotebookSetup:
+    profile: str
+    data: Path
+    seed: int
+
+    def mini_lasot(self, profile: str | None = None, seed: int | None = None, progress: bool = True) -> Path:
+        """The mini-LaSOT root for a profile and seed, generated on first use (later calls reuse it)."""
+        from vlt_mini.data.mini_lasot import generate_mini_lasot
+
+        profile, seed = profile or self.profile, self.seed if seed is None else seed
+        root = self.data / f"mini-lasot-{profile}-seed{seed}"
+        return generate_mini_lasot(root, profile=profile, seed=seed, progress=progress)
+
+    def runs(self, name: str) -> Path:
+        """A folder for what a notebook writes (results, checkpoints, plots)."""
+        folder = self.data / "runs" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+
+def setup(seed: int = 0) -> NotebookSetup:
+    """Seed everything, set readable plot defaults, and say which profile runs and where data goes."""
+    import random
+
+    import matplotlib
+    import numpy as np
+
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+
+        torch.manual_seed(seed)
+    except ImportError:  # pragma: no cover
+        pass
+    matplotlib.rcParams.update({"figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3})
+    profile = default_notebook_profile()
+    folder = data_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    print(f"profile: {profile} (set VLT_MINI_PROFILE to change) | data: {folder}")
+    return NotebookSetup(profile, folder, seed)
