@@ -1,0 +1,180 @@
+"""The SiamCAR / VLT tracker: inference of a trained ``VLTNet`` over a video (SiamCAR's ``siamcar_tracker.py``).
+
+Per video: the template crop (context 0.5) and its language token are computed once. Per frame (VLT_FACTS §2):
+
+1. crop the search region around the last position at ``s_x = s_z · search_size / template_size``;
+2. score = softmax(cls)[target] × normalised centerness × the scale / ratio change penalty
+   ``exp(−k · (max(r, 1/r) · max(s, 1/s) − 1))``; blend with a Hanning window (``window_influence``);
+3. the maps are upsampled bicubically to one cell per crop pixel (as SiamCAR), the peak gives the position and its
+   l, t, r, b the box; the size is smoothed with ``lr' = penalty · score · lr``; the box is clamped to the frame.
+
+Hyper-parameters per dataset are named presets (``PRESETS``), so there is no ``if dataset == ...`` in the code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from vlt_mini.crops import CONTEXT_AMOUNT, context_side, crop, search_window, template_window, to_tensor
+from vlt_mini.trackers.base import Tracker, check_init_box
+
+
+@dataclass(frozen=True)
+class TrackerHyperParameters:
+    """SiamCAR's test-time knobs."""
+
+    penalty_k: float = 0.04
+    window_influence: float = 0.3
+    lr: float = 0.33
+    context: float = CONTEXT_AMOUNT
+    min_size: float = 4.0  # smallest box side (pixels) the tracker may answer
+
+
+# VLT_FACTS §2: LaSOT / TNL2K, OTB and GOT-10k values of the official code; mini-LaSOT starts from LaSOT's.
+PRESETS = {
+    "lasot": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
+    "tnl2k": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
+    "otb": TrackerHyperParameters(penalty_k=0.2, window_influence=0.45, lr=0.35),
+    "got10k": TrackerHyperParameters(penalty_k=0.06, window_influence=0.1, lr=0.7),
+    "mini-lasot": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
+}
+PRESETS["otb99-lang"] = PRESETS["otb"]
+
+
+def _change(ratio: np.ndarray) -> np.ndarray:
+    return np.maximum(ratio, 1.0 / ratio)
+
+
+def _padded_side(width: np.ndarray, height: np.ndarray) -> np.ndarray:
+    pad = (width + height) * 0.5
+    return np.sqrt((width + pad) * (height + pad))
+
+
+class VLTTracker(Tracker):
+    """Tracks with a ``VLTNet`` (VLT_SCAR, or the vision-only SiamCAR baseline when it has no ModaMixer)."""
+
+    name = "vlt"
+
+    def __init__(self, model, text_encoder=None, hyper: TrackerHyperParameters | str = "lasot",
+                 use_language: bool = True, device: str | torch.device = "cpu") -> None:
+        self.model = model.eval().to(device)
+        self.device = torch.device(device)
+        self.text_encoder = text_encoder
+        self.hyper = PRESETS[hyper] if isinstance(hyper, str) else hyper
+        self.use_language = use_language
+        self.uses_language = bool(model.config.use_modamixer and use_language)
+        config = model.config
+        self.template_size, self.search_size = config.template_size, config.search_size
+        self.stride = config.head.stride
+        self.offset = model.score_map_offset(training=False)
+        self.last: dict = {}  # the maps of the last frame, for notebooks and debugging
+
+    # ------------------------------------------------------------------ construction from a checkpoint
+    @classmethod
+    def from_checkpoint(cls, checkpoint: str | Path, preset: str = "lasot", device: str = "cpu",
+                        use_language: bool = True, text_model: str | None = None) -> "VLTTracker":
+        from vlt_mini.models.vlt import load_vlt_checkpoint
+
+        model, data = load_vlt_checkpoint(checkpoint)
+        encoder = None
+        if model.config.use_modamixer:
+            from vlt_mini.language import TextEncoder
+
+            encoder = TextEncoder(model=text_model or data.get("text_model", "minilm"), device=device)
+            if encoder.dim != model.config.language_dim:
+                raise ValueError(f"{checkpoint}: the network expects {model.config.language_dim}-d language "
+                                 f"embeddings but text model {encoder.config.model!r} gives {encoder.dim}-d")
+        return cls(model, encoder, preset, use_language, device)
+
+    @classmethod
+    def factory(cls, checkpoint: str | Path | None = None, preset: str = "lasot", device: str = "cpu",
+                use_language: bool = True, text_model: str | None = None):
+        """A zero-argument builder for the runner; the checkpoint is loaded once and the model shared."""
+        if checkpoint is None:
+            raise ValueError("the vlt tracker needs --checkpoint (a model trained with `vlt-mini train`)")
+        if preset not in PRESETS:
+            raise ValueError(f"unknown tracker preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        prototype = cls.from_checkpoint(checkpoint, preset, device, use_language, text_model)
+        return lambda: cls(prototype.model, prototype.text_encoder, prototype.hyper, use_language, device)
+
+    # ------------------------------------------------------------------ tracking
+    @torch.no_grad()
+    def initialize(self, frame: np.ndarray, box: np.ndarray, sentence: str | None = None) -> None:
+        box = check_init_box(box, frame.shape)
+        x, y, w, h = box
+        self.center = np.array([x + w / 2, y + h / 2])
+        self.size = np.array([w, h], dtype=np.float64)
+        self.frame_shape = frame.shape[:2]
+        self.mean_colour = frame.reshape(-1, 3).mean(axis=0)
+        window = template_window(box, self.template_size, self.hyper.context)
+        z = to_tensor(crop(frame, window, self.mean_colour)).to(self.device)
+        f_l = has_sentence = None
+        config = self.model.config
+        if config.use_modamixer:
+            text = sentence if self.use_language else None
+            if self.text_encoder is not None and text:
+                f_l, has_sentence = self.text_encoder.encode([text])
+                f_l, has_sentence = f_l.to(self.device), has_sentence.to(self.device)
+            else:
+                f_l = torch.zeros(1, config.language_dim, device=self.device)
+                has_sentence = torch.zeros(1, dtype=torch.bool, device=self.device)
+        z_box = torch.tensor(window.frame_to_crop(box), dtype=torch.float32, device=self.device)[None]
+        self.state = self.model.encode_template(z, f_l, has_sentence, z_box)
+        self._window_cache: dict[int, np.ndarray] = {}
+
+    def _hanning(self, size: int) -> np.ndarray:
+        if size not in self._window_cache:
+            hanning = np.hanning(size)
+            self._window_cache[size] = np.outer(hanning, hanning)
+        return self._window_cache[size]
+
+    @torch.no_grad()
+    def track(self, frame: np.ndarray) -> np.ndarray:
+        hyper = self.hyper
+        window = search_window(self.center, self.size, self.template_size, self.search_size, hyper.context)
+        scale = window.scale  # crop pixels per frame pixel
+        x = to_tensor(crop(frame, window, self.mean_colour)).to(self.device)
+        output = self.model.forward_search(x, self.state)
+        cls = torch.softmax(output.cls, dim=1)[0, 1].cpu().numpy()           # (H, W)
+        centerness = torch.sigmoid(output.centerness)[0, 0].cpu().numpy()   # (H, W)
+        ltrb = output.ltrb[0].permute(1, 2, 0).cpu().numpy()                 # (H, W, 4) crop pixels
+        centerness = (centerness - centerness.min()) / max(float(np.ptp(centerness)), 1e-12)
+
+        # scale / ratio change penalty against the current size in crop pixels
+        widths, heights = ltrb[..., 0] + ltrb[..., 2], ltrb[..., 1] + ltrb[..., 3]
+        scale_change = _change(_padded_side(widths, heights) / _padded_side(*(self.size * scale)))
+        ratio_change = _change((self.size[0] / self.size[1]) / np.maximum(widths / np.maximum(heights, 1e-6), 1e-6))
+        penalty = np.exp(-(ratio_change * scale_change - 1) * hyper.penalty_k)
+        score = cls * centerness
+        penalised = penalty * score
+
+        # upsample to one cell per crop pixel (SiamCAR), then the cosine window
+        cells = score.shape[0]
+        up = (cells - 1) * self.stride + 1
+        penalised_up = cv2.resize(penalised, (up, up), interpolation=cv2.INTER_CUBIC)
+        ltrb_up = cv2.resize(ltrb, (up, up), interpolation=cv2.INTER_CUBIC)
+        score_up = cv2.resize(score, (up, up), interpolation=cv2.INTER_CUBIC)
+        penalty_up = cv2.resize(penalty, (up, up), interpolation=cv2.INTER_CUBIC)
+        windowed = penalised_up * (1 - hyper.window_influence) + self._hanning(up) * hyper.window_influence
+        row, col = np.unravel_index(int(np.argmax(windowed)), windowed.shape)
+
+        px, py = self.offset + col, self.offset + row  # crop pixel of the peak
+        left, top, right, bottom = np.maximum(ltrb_up[row, col], 0.0)
+        crop_box = np.array([px - left, py - top, px + right, py + bottom])
+        x_new, y_new, w_new, h_new = window.crop_to_frame(crop_box)
+        lr = float(np.clip(penalty_up[row, col] * score_up[row, col] * hyper.lr, 0.0, 1.0))
+        width = self.size[0] * (1 - lr) + w_new * lr
+        height = self.size[1] * (1 - lr) + h_new * lr
+        center = np.array([x_new + w_new / 2, y_new + h_new / 2])
+
+        frame_h, frame_w = self.frame_shape
+        self.center = np.clip(center, [0, 0], [frame_w, frame_h])
+        self.size = np.clip([width, height], hyper.min_size, [frame_w, frame_h])
+        self.last = {"score": score, "penalty": penalty, "penalised": penalised, "cls": cls,
+                     "centerness": centerness, "windowed": windowed, "peak": (row, col), "window": window,
+                     "search_crop": x}
+        return np.array([self.center[0] - self.size[0] / 2, self.center[1] - self.size[1] / 2, *self.size])
