@@ -1,4 +1,4 @@
-"""The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate`` and ``demo``.
+"""The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate``, ``track``, ``demo`` (and ``train``).
 
 Each sub-command is a thin wrapper over a package function, so everything here can also be done from Python.
 """
@@ -63,6 +63,21 @@ def _add_demo(subparsers) -> None:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
+def _add_track(subparsers) -> None:
+    from vlt_mini.tracker import PRESETS
+
+    parser = subparsers.add_parser("track", help="track one video (a file or a folder of frames) from a box and a sentence")
+    parser.add_argument("--video", required=True, type=Path, help="video file, or a folder of frames (or with img/)")
+    parser.add_argument("--box", required=True, help="the target in the first frame: x,y,w,h")
+    parser.add_argument("--text", default=None, help="the sentence describing the target")
+    parser.add_argument("--checkpoint", required=True, type=Path, help="model checkpoint from `vlt-mini train`")
+    parser.add_argument("--out", required=True, type=Path, help="output folder: boxes.txt and the annotated video")
+    parser.add_argument("--preset", default="lasot", choices=sorted(PRESETS), help="tracker hyper-parameters")
+    parser.add_argument("--format", default="gif", choices=("gif", "mp4"), help="annotated video format")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="vlt-mini",
@@ -72,7 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data(subparsers)
     _add_run(subparsers)
     _add_evaluate(subparsers)
+    _add_track(subparsers)
     _add_demo(subparsers)
+    from vlt_mini.training.command import add_train_parser
+
+    add_train_parser(subparsers)
     return parser
 
 
@@ -135,13 +154,36 @@ def _command_evaluate(args) -> None:
     )
 
 
+def _command_track(args) -> None:
+    from vlt_mini.tracker import VLTTracker
+    from vlt_mini.video import parse_box, track_video
+
+    box = parse_box(args.box)
+    if not args.video.exists():
+        raise FileNotFoundError(f"video not found: {args.video}")
+    tracker = VLTTracker.from_checkpoint(args.checkpoint, preset=args.preset, device=args.device)
+    result = track_video(tracker, args.video, box, args.text, args.out, video_name=f"annotated.{args.format}",
+                         progress=not args.no_progress)
+    print(f"tracked {result['frames']} frames at {result['fps']:.1f} frames/s; wrote {result['boxes']} and {result['video']}")
+
+
 def _command_demo(args) -> None:
     from vlt_mini.demo import run_demo
 
     run_demo(args.out, profile=args.profile, seed=args.seed, progress=not args.no_progress)
 
 
-COMMANDS = {"data": _command_data, "run": _command_run, "evaluate": _command_evaluate, "demo": _command_demo}
+COMMANDS = {"data": _command_data, "run": _command_run, "evaluate": _command_evaluate, "track": _command_track,
+            "demo": _command_demo}
+
+
+def _command_train(args) -> None:
+    from vlt_mini.training.command import command_train
+
+    command_train(args)
+
+
+COMMANDS["train"] = _command_train
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -142,7 +141,8 @@ class VLTTracker(Tracker):
         cls = torch.softmax(output.cls, dim=1)[0, 1].cpu().numpy()           # (H, W)
         centerness = torch.sigmoid(output.centerness)[0, 0].cpu().numpy()   # (H, W)
         ltrb = output.ltrb[0].permute(1, 2, 0).cpu().numpy()                 # (H, W, 4) crop pixels
-        centerness = (centerness - centerness.min()) / max(float(np.ptp(centerness)), 1e-12)
+        spread = float(np.ptp(centerness))  # SiamCAR normalises to [0, 1]; a flat map carries no information
+        centerness = (centerness - centerness.min()) / spread if spread > 1e-12 else np.ones_like(centerness)
 
         # scale / ratio change penalty against the current size in crop pixels
         widths, heights = ltrb[..., 0] + ltrb[..., 2], ltrb[..., 1] + ltrb[..., 3]
@@ -152,13 +152,15 @@ class VLTTracker(Tracker):
         score = cls * centerness
         penalised = penalty * score
 
-        # upsample to one cell per crop pixel (SiamCAR), then the cosine window
+        # upsample to one cell per crop pixel (SiamCAR), then the cosine window. SiamCAR uses cv2.resize, which
+        # aligns pixel centres and so misplaces the peak by up to half a cell; align-corners keeps pixel u at cell
+        # u / stride exactly.
         cells = score.shape[0]
         up = (cells - 1) * self.stride + 1
-        penalised_up = cv2.resize(penalised, (up, up), interpolation=cv2.INTER_CUBIC)
-        ltrb_up = cv2.resize(ltrb, (up, up), interpolation=cv2.INTER_CUBIC)
-        score_up = cv2.resize(score, (up, up), interpolation=cv2.INTER_CUBIC)
-        penalty_up = cv2.resize(penalty, (up, up), interpolation=cv2.INTER_CUBIC)
+        maps = torch.from_numpy(np.concatenate([np.stack([penalised, score, penalty]), ltrb.transpose(2, 0, 1)]))
+        maps = torch.nn.functional.interpolate(maps[None].float(), size=(up, up), mode="bicubic", align_corners=True)[0]
+        penalised_up, score_up, penalty_up = maps[0].numpy(), maps[1].numpy(), maps[2].numpy()
+        ltrb_up = maps[3:].permute(1, 2, 0).numpy()
         windowed = penalised_up * (1 - hyper.window_influence) + self._hanning(up) * hyper.window_influence
         row, col = np.unravel_index(int(np.argmax(windowed)), windowed.shape)
 

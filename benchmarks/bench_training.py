@@ -1,0 +1,116 @@
+"""Training throughput per profile, and whether the pair loader keeps up with the trainer (issue: at least 2x).
+
+For each profile: the trainer alone (iterations on batches already in memory: forward, loss, backward, SGD step) and
+the loader alone (pairs/s with 0 and 2 workers, no training), as medians of several timed windows after a warm-up,
+then the ratio loader / trainer. Everything runs on this machine's CPU (or ``--device cuda``).
+
+    python benchmarks/bench_training.py                          # tiny and cpu, data generated into a temp folder
+    python benchmarks/bench_training.py --profiles tiny,cpu,paper --root data/mini-lasot-cpu
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from vlt_mini.data import open_dataset
+from vlt_mini.data.mini_lasot import generate_mini_lasot
+from vlt_mini.training import PairSource, Trainer, TrainingSetup, make_pair_loader
+
+PAPER_BENCH_BATCH = 8  # the paper's batch of 64 does not fit a laptop; a few iterations at batch 8
+
+
+def timed_windows(step, windows: int, per_window: int, warmup: int) -> list[float]:
+    """Seconds per window of ``per_window`` calls of ``step`` after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(windows):
+        start = time.perf_counter()
+        for _ in range(per_window):
+            step()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def trainer_throughput(trainer: Trainer, batches: list[dict], windows: int, per_window: int) -> float:
+    """Median pairs/s of the trainer on batches already loaded (the trainer's consumption rate)."""
+    position = [0]
+
+    def step() -> None:
+        batch = batches[position[0] % len(batches)]
+        trainer.train_step(batch, trainer.iterations_per_epoch)  # past the warm-up: the full learning rate
+        position[0] += 1
+
+    times = timed_windows(step, windows, per_window, warmup=2)
+    return trainer.config.batch_size * per_window / statistics.median(times)
+
+
+def loader_throughput(trainer: Trainer, workers: int, windows: int, per_window: int) -> float:
+    """Median pairs/s of the pair loader alone with ``workers`` worker processes."""
+    total = (windows + 1) * per_window + 2
+    iterator = iter(make_pair_loader(trainer.dataset, trainer.config.batch_size, total, num_workers=workers))
+    times = timed_windows(lambda: next(iterator), windows, per_window, warmup=per_window + 2)
+    del iterator
+    return trainer.config.batch_size * per_window / statistics.median(times)
+
+
+def bench_profile(profile: str, kind: str, root: Path, device: str, windows: int, per_window: int) -> dict:
+    setup = TrainingSetup.for_profile(profile)
+    train = setup.train if profile != "paper" else dataclasses.replace(setup.train, batch_size=PAPER_BENCH_BATCH)
+    pairs = dataclasses.replace(setup.pairs, samples_per_epoch=max(setup.pairs.samples_per_epoch, 64 * train.batch_size))
+    sources = [PairSource(open_dataset("mini-lasot", root, "train"))]
+    out = Path(tempfile.mkdtemp(prefix=f"bench-train-{profile}-"))
+    trainer = Trainer(kind, setup.model, train, pairs, sources, out, device=device, progress=False)
+    batches = list(make_pair_loader(trainer.dataset, train.batch_size, 4))
+    trainer_rate = trainer_throughput(trainer, batches, windows, per_window)
+    loader_rates = {w: loader_throughput(trainer, w, windows, max(2, per_window)) for w in (0, 2)}
+    return {"profile": profile, "kind": kind, "batch": train.batch_size, "trainer": trainer_rate,
+            "loader0": loader_rates[0], "loader2": loader_rates[2],
+            "seconds_per_iteration": train.batch_size / trainer_rate,
+            "profile_iterations": (setup.train.epochs * (setup.pairs.samples_per_epoch // setup.train.batch_size)
+                                   if profile != "paper" else None)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--profiles", default="tiny,cpu", help="comma-separated: tiny, cpu, paper")
+    parser.add_argument("--kinds", default="vlt,siamcar", help="model kinds to time")
+    parser.add_argument("--root", type=Path, default=None, help="mini-LaSOT root (default: generate per profile)")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--windows", type=int, default=5, help="timed windows (the median is reported)")
+    parser.add_argument("--per-window", type=int, default=3, help="iterations per window")
+    args = parser.parse_args()
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    rows, generated = [], {}
+    for profile in args.profiles.split(","):
+        root = args.root
+        if root is None:  # the profile's own mini-LaSOT (paper-profile crops are timed on the cpu data)
+            data_profile = "tiny" if profile == "tiny" else "cpu"
+            if data_profile not in generated:
+                generated[data_profile] = Path(tempfile.mkdtemp(prefix=f"bench-mini-lasot-{data_profile}-"))
+                print(f"generating mini-LaSOT ({data_profile}) in {generated[data_profile]} ...")
+                generate_mini_lasot(generated[data_profile], profile=data_profile, seed=0, progress=False)
+            root = generated[data_profile]
+        for kind in args.kinds.split(","):
+            per_window = 1 if profile == "paper" else args.per_window
+            row = bench_profile(profile, kind, root, args.device, args.windows, per_window)
+            rows.append(row)
+            print(f"{profile:5s} {kind:8s} batch {row['batch']:2d}: trainer {row['trainer']:7.1f} pairs/s "
+                  f"({row['seconds_per_iteration']:.2f} s/iteration) | loader {row['loader0']:7.1f} pairs/s with 0 "
+                  f"workers, {row['loader2']:7.1f} with 2 | loader/trainer {row['loader0'] / row['trainer']:5.1f}x "
+                  f"(0 workers), {row['loader2'] / row['trainer']:5.1f}x (2 workers)", flush=True)
+            if row["profile_iterations"]:
+                print(f"      the {profile} schedule ({row['profile_iterations']} iterations) takes about "
+                      f"{row['profile_iterations'] * row['seconds_per_iteration']:.0f} s of compute")
+    worst = min(max(r["loader0"], r["loader2"]) / r["trainer"] for r in rows)
+    print(f"lowest loader/trainer ratio (best worker setting per row): {worst:.1f}x (the issue asks for >= 2x)")
+
+
+if __name__ == "__main__":
+    main()
