@@ -6,6 +6,11 @@ then the ratio loader / trainer. Everything runs on this machine's CPU (or ``--d
 
     python benchmarks/bench_training.py                          # tiny and cpu, data generated into a temp folder
     python benchmarks/bench_training.py --profiles tiny,cpu,paper --root data/mini-lasot-cpu
+    python benchmarks/bench_training.py --optimizers --root data/mini-lasot-cpu    # SGD vs AdamW from scratch
+
+``--optimizers`` trains the tiny network from scratch for a few hundred iterations with SiamCAR's SGD and with AdamW
+(the small profiles' choice) and measures how well each localises on validation pairs: the median distance between
+the score-map peak and the target centre, and the share of pairs within one stride.
 """
 from __future__ import annotations
 
@@ -63,7 +68,8 @@ def loader_throughput(trainer: Trainer, workers: int, windows: int, per_window: 
 def bench_profile(profile: str, kind: str, root: Path, device: str, windows: int, per_window: int) -> dict:
     setup = TrainingSetup.for_profile(profile)
     train = setup.train if profile != "paper" else dataclasses.replace(setup.train, batch_size=PAPER_BENCH_BATCH)
-    pairs = dataclasses.replace(setup.pairs, samples_per_epoch=max(setup.pairs.samples_per_epoch, 64 * train.batch_size))
+    samples = max(setup.pairs.samples_per_epoch, 64 * train.batch_size)
+    pairs = dataclasses.replace(setup.pairs, samples_per_epoch=samples)
     sources = [PairSource(open_dataset("mini-lasot", root, "train"))]
     out = Path(tempfile.mkdtemp(prefix=f"bench-train-{profile}-"))
     trainer = Trainer(kind, setup.model, train, pairs, sources, out, device=device, progress=False)
@@ -77,6 +83,49 @@ def bench_profile(profile: str, kind: str, root: Path, device: str, windows: int
                                    if profile != "paper" else None)}
 
 
+@torch.no_grad()
+def localisation(model, dataset, pairs: int = 96) -> tuple[float, float]:
+    """(median peak-to-centre distance in crop pixels, share within one stride) on ``pairs`` positive pairs."""
+    batch = next(iter(make_pair_loader(dataset, pairs, 1)))
+    model.eval()
+    out = model(batch["z"], batch["x"], batch["f_l"], batch["has_sentence"], batch["z_box"])
+    score = out.cls.softmax(1)[:, 1]  # (B, H, W)
+    width, stride = score.shape[-1], model.config.head.stride
+    peak = score.flatten(1).argmax(1)
+    offset = model.score_map_offset(training=False)
+    peak_xy = torch.stack([peak % width, peak // width], 1) * stride + offset
+    box = batch["x_box"]
+    error = (peak_xy - (box[:, :2] + box[:, 2:]) / 2).norm(dim=1)
+    return float(error.median()), float((error <= stride).float().mean())
+
+
+def compare_optimizers(root: Path, iterations: int) -> None:
+    setup = TrainingSetup.for_profile("tiny")
+    pairs = dataclasses.replace(setup.pairs, samples_per_epoch=256)
+    epochs = max(2, iterations * setup.train.batch_size // pairs.samples_per_epoch)
+    settings = {"sgd (SiamCAR: lr 0.01 peak, momentum 0.9)": dict(optimizer="sgd"),
+                "adamw (small profiles: lr 0.01 peak)": dict(optimizer="adamw")}
+    validation = None
+    for name, change in settings.items():
+        train = dataclasses.replace(setup.train, epochs=epochs, log_every=20, bn_recalibration_batches=10, **change)
+        out = Path(tempfile.mkdtemp(prefix="bench-optimizer-"))
+        trainer = Trainer("vlt", setup.model, train, pairs, [PairSource(open_dataset("mini-lasot", root, "train"))],
+                          out, device="cpu", progress=False)
+        start = time.perf_counter()
+        summary = trainer.train()
+        if validation is None:
+            from vlt_mini.language import TextEncoder
+            from vlt_mini.training import PairDataset, SentenceTable
+
+            val_sources = [PairSource(open_dataset("mini-lasot", root, "val"))]
+            validation = PairDataset(val_sources, dataclasses.replace(pairs, negative_fraction=0.0),
+                                     SentenceTable.from_sources(val_sources, TextEncoder()), seed=1234)
+        median, within = localisation(trainer.model, validation)
+        print(f"{name}: {trainer.total_iterations} iterations in {time.perf_counter() - start:.0f} s, last loss "
+              f"{summary['last']['total']:.2f} (cls {summary['last']['cls']:.3f}); validation peak error median "
+              f"{median:.1f} px, {100 * within:.0f}% within one stride", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profiles", default="tiny,cpu", help="comma-separated: tiny, cpu, paper")
@@ -85,8 +134,17 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--windows", type=int, default=5, help="timed windows (the median is reported)")
     parser.add_argument("--per-window", type=int, default=3, help="iterations per window")
+    parser.add_argument("--optimizers", action="store_true", help="compare SGD and AdamW from scratch instead")
+    parser.add_argument("--iterations", type=int, default=320, help="iterations per optimizer (--optimizers)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    if args.optimizers:
+        root = args.root
+        if root is None:
+            root = Path(tempfile.mkdtemp(prefix="bench-mini-lasot-cpu-"))
+            generate_mini_lasot(root, profile="cpu", seed=0, progress=False)
+        compare_optimizers(root, args.iterations)
+        return
     rows, generated = [], {}
     for profile in args.profiles.split(","):
         root = args.root

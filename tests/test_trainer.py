@@ -74,7 +74,7 @@ def _state_tensors(checkpoint):
 
 
 def test_interrupted_and_resumed_run_ends_with_identical_weights(sources, tmp_path, encoder):
-    small = dict(batch_size=4, samples_per_epoch=12)  # 3 iterations per epoch, 6 in all
+    small = dict(batch_size=4, samples_per_epoch=12, optimizer="sgd")  # 3 iterations per epoch, 6 in all; SiamCAR's SGD
     _trainer("vlt", sources, tmp_path / "straight", encoder, **small).train()
 
     class Interrupt(Exception):
@@ -192,7 +192,19 @@ def test_cli_trains_and_reports_bad_input(tiny_mini_lasot, tmp_path, capsys):
     assert cli_main(arguments("run", tiny_mini_lasot, "--resume")) == 0
     assert load_checkpoint(tmp_path / "run" / "checkpoint_last.pt")["iteration"] == 4
     for root, extra, message in ((tmp_path / "missing", (), "not found"),
-                                 (tiny_mini_lasot, ("--candidate", str(tmp_path / "none.json")), "candidate file not found"),
+                                 (tiny_mini_lasot, ("--candidate", str(tmp_path / "none.json")), "candidate file"),
                                  (tiny_mini_lasot, ("pairs.negative_fraction=2",), "negative_fraction")):
         assert cli_main(arguments("other", root, *extra)) == 2
         assert message in capsys.readouterr().err
+
+
+def test_batch_norm_recalibration_replaces_stale_statistics(sources, tmp_path, encoder):
+    from vlt_mini.training.batchnorm import recalibrate_batch_norm
+
+    trainer = _trainer("vlt", sources, tmp_path, encoder)
+    stem_norm = trainer.model.backbone.first_conv[1]
+    stem_norm.running_var.fill_(1e4)  # stale statistics
+    loader = make_pair_loader(trainer.dataset, 4, 2)
+    assert recalibrate_batch_norm(trainer.model, loader) == 2 and not trainer.model.training
+    assert stem_norm.num_batches_tracked == 4  # template and search batches both pass through the Siamese stem
+    assert stem_norm.running_var.max() < 1e4 and stem_norm.momentum == 0.1

@@ -1,4 +1,4 @@
-"""The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate``, ``track``, ``demo`` (and ``train``).
+"""The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate``, ``track``, ``demo`` (and ``train``, ``search``).
 
 Each sub-command is a thin wrapper over a package function, so everything here can also be done from Python.
 """
@@ -92,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vlt_mini.training.command import add_train_parser
 
     add_train_parser(subparsers)
+    from vlt_mini.search_command import add_search_parser
+
+    add_search_parser(subparsers)
     return parser
 
 
@@ -184,6 +187,15 @@ def _command_train(args) -> None:
 
 
 COMMANDS["train"] = _command_train
+
+
+def _command_search(args) -> None:
+    from vlt_mini.search_command import command_search
+
+    command_search(args)
+
+
+COMMANDS["search"] = _command_search
 
 
 def main(argv: list[str] | None = None) -> int:

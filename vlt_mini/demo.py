@@ -1,8 +1,10 @@
-"""The main job, ``vlt-mini demo``: generate mini-LaSOT, run the trackers on its test split, evaluate, write a report.
+"""The main job, ``vlt-mini demo``: generate mini-LaSOT, train VLT-mini and the vision-only SiamCAR baseline, track
+the test split with them and OpenCV MIL, evaluate, and write a report folder.
 
 The report folder holds ``report.md`` (the table and what was run), ``scores.json``, ``success.png`` (success and
-precision plots), the attribute chart, and ``<sequence>.gif``: one test video annotated with every tracker's box and
-the sentence.
+precision plots), the attribute chart, the training runs (``train/<model>/``: loss curves, metrics, checkpoints) and
+``<sequence>.gif``: one test video annotated with every tracker's box and the sentence. Re-running resumes: finished
+training runs and tracked sequences are reused.
 """
 from __future__ import annotations
 
@@ -14,7 +16,8 @@ import numpy as np
 from vlt_mini.config import check_profile
 from vlt_mini.io import atomic_write_text
 
-DEMO_TRACKERS = ("static", "mil")
+DEMO_MODELS = {"VLT-mini": "vlt", "SiamCAR": "siamcar"}  # results folder name -> model kind
+BASELINE_TRACKERS = ("mil",)
 
 
 def run_demo(out: str | Path = "runs/demo", profile: str = "tiny", seed: int = 0, progress: bool = True) -> dict:
@@ -25,24 +28,32 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "tiny", seed: int = 0
     from vlt_mini.evaluation.report import run_evaluate
     from vlt_mini.runner import run_tracker, summarize_speed
     from vlt_mini.trackers import tracker_factory
+    from vlt_mini.training import train_model
 
     check_profile(profile)
     out = Path(out)
     started = time.perf_counter()
     data_root = out / "data" / f"mini-lasot-{profile}-seed{seed}"
-    print(f"[1/3] mini-LaSOT ({profile}, seed {seed}) -> {data_root}")
+    print(f"[1/4] mini-LaSOT ({profile}, seed {seed}) -> {data_root}")
     generate_mini_lasot(data_root, profile=profile, seed=seed, progress=progress)
     test = open_dataset("mini-lasot", data_root, "test")
 
-    print(f"[2/3] tracking {len(test)} test videos with {', '.join(DEMO_TRACKERS)}")
+    print(f"[2/4] training {', '.join(DEMO_MODELS)} on {len(open_dataset('mini-lasot', data_root, 'train'))} videos")
+    checkpoints = {name: train_model(kind, data_root, out / "train" / name, profile=profile, seed=seed,
+                                     progress=progress)
+                   for name, kind in DEMO_MODELS.items()}
+
+    print(f"[3/4] tracking {len(test)} test videos with {', '.join([*DEMO_MODELS, *BASELINE_TRACKERS])}")
     result_dirs, speeds = [], {}
-    for name in DEMO_TRACKERS:
+    factories = {name: tracker_factory("vlt", checkpoint=path, preset="mini-lasot") for name, path in checkpoints.items()}
+    factories.update({name: tracker_factory(name) for name in BASELINE_TRACKERS})
+    for name, factory in factories.items():
         result_dir = out / "results" / name
-        runs = run_tracker(tracker_factory(name), test, result_dir, progress=progress, description=name)
+        runs = run_tracker(factory, test, result_dir, progress=progress, description=name)
         speeds[name] = summarize_speed(runs)
         result_dirs.append(result_dir)
 
-    print("[3/3] evaluating (one-pass evaluation, LaSOT protocol)")
+    print("[4/4] evaluating (one-pass evaluation, LaSOT protocol)")
     scores = run_evaluate(
         "mini-lasot", data_root, result_dirs, split="test",
         json_out=out / "scores.json", plot_out=out / "success.png", leaderboard=False,
@@ -64,6 +75,7 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "tiny", seed: int = 0
     for name, score in rows:
         fps = speeds.get(name, {}).get("fps", float("nan"))
         table.append(f"| {name} | {score['suc']:.1f} | {score['norm_prec']:.1f} | {score['prec']:.1f} | {fps:.0f} |")
+    curves = {name: f"train/{name}/loss_curves.png" for name in DEMO_MODELS if (out / "train" / name / "loss_curves.png").is_file()}
     elapsed = time.perf_counter() - started
     report = "\n".join([
         "# vlt-mini demo",
@@ -74,6 +86,9 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "tiny", seed: int = 0
         *table,
         "",
         f"![success and precision plots](success.png)",
+        "",
+        "Training (the same schedule for both networks; VLT-mini adds ModaMixer and the sentence): "
+        + ", ".join(f"[{name} loss curves]({path})" for name, path in curves.items()),
         "",
         f"Example: `{example.name}` — \"{example.sentence}\" ({video.name})",
         "",

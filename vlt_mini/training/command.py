@@ -29,7 +29,7 @@ def add_train_parser(subparsers) -> None:
     parser.add_argument("--dataset", required=True, action="append", metavar="NAME[:WEIGHT]",
                         help=f"training dataset, repeatable, with an optional sampling weight ({', '.join(DATASETS)})")
     parser.add_argument("--root", type=Path, action="append", default=None,
-                        help="dataset root, one per --dataset in the same order (else the datasets' environment variables)")
+                        help="dataset root, one per --dataset in the same order (else the environment variables)")
     parser.add_argument("--split", default="train", help="split to train on (default train)")
     parser.add_argument("--profile", default="tiny", choices=PROFILES, help="network and schedule size")
     parser.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, metrics, plots")
@@ -41,7 +41,7 @@ def add_train_parser(subparsers) -> None:
     parser.add_argument("--stop-after", type=int, default=None, help="stop (with a checkpoint) after N iterations")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                        help="config overrides: model.no_sentence_mode=template train.epochs=2 pairs.negative_fraction=0.1")
+                        help="overrides: model.no_sentence_mode=template train.epochs=2 pairs.negative_fraction=0.1")
 
 
 def parse_dataset_arguments(datasets: list[str], roots: list[Path] | None) -> list[tuple[str, Path | None, float]]:

@@ -109,7 +109,8 @@ class SentenceTable:
     @classmethod
     def from_sources(cls, sources: SequenceType[PairSource], encoder) -> "SentenceTable":
         """Encode every distinct sentence of the sources with a ``TextEncoder`` (its disk cache makes reruns free)."""
-        sentences = sorted({s.sentence.strip() for src in sources for s in src.dataset if s.sentence and s.sentence.strip()})
+        sentences = sorted({s.sentence.strip() for source in sources for s in source.dataset
+                            if s.sentence and s.sentence.strip()})
         embeddings = encoder.encode(sentences).embeddings.float().cpu() if sentences else torch.zeros(0, encoder.dim)
         return cls({sentence: row for row, sentence in enumerate(sentences)}, embeddings)
 

@@ -1,0 +1,120 @@
+"""Where supernet training starts: the official SPOS file with the ModaMixer blocks copied from the last block of
+their stage (paper), or one of our checkpoints; shapes checked, clear errors."""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from vlt_mini.io import atomic_torch_save, load_checkpoint
+from vlt_mini.models.choice_blocks import NUM_CHOICES, make_choice_block
+from vlt_mini.models.supernet import STAGE_LAYER_RANGES, SPOSSupernet
+from vlt_mini.models.vlt import VLTConfig, VLTNet, model_checkpoint
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models: as fast on one thread, and no oversubscription of a shared machine
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def sources(tiny_mini_lasot):
+    from vlt_mini.data import open_dataset
+    from vlt_mini.training import PairSource
+
+    return [PairSource(open_dataset("mini-lasot", tiny_mini_lasot, "train"))]
+
+
+@pytest.fixture(scope="module")
+def encoder():
+    from vlt_mini.language import TextEncoder
+
+    return TextEncoder()
+
+
+def _trainer(sources, out, encoder, kind="supernet", **train_overrides):
+    from vlt_mini.training import Trainer, TrainingSetup
+
+    setup = TrainingSetup.for_profile("tiny")
+    return Trainer(kind, setup.model, dataclasses.replace(setup.train, batch_size=4, **train_overrides),
+                   dataclasses.replace(setup.pairs, samples_per_epoch=8), sources, out, device="cpu", progress=False,
+                   text_encoder=encoder)
+
+
+def _shapes(module):
+    return {k: tuple(v.shape) for k, v in module.state_dict().items()}
+
+
+@pytest.mark.parametrize("profile", ["tiny", "cpu", "paper"])
+def test_a_mixer_block_has_the_shapes_of_its_stage_last_block(profile):
+    backbone = SPOSSupernet(profile)
+    for (_, stop), channels in zip(STAGE_LAYER_RANGES, backbone.config.stage_channels):
+        for op in range(NUM_CHOICES):
+            last = backbone.features[stop - 1][op]
+            assert not last.has_projection and last.stride == 1
+            assert _shapes(make_choice_block(op, channels // 2, channels)) == _shapes(last)  # as ModaMixer builds it
+
+
+def test_training_starts_from_the_official_spos_file_with_mixers_copied(sources, encoder, tmp_path):
+    torch.manual_seed(123)
+    official = SPOSSupernet("tiny", with_classifier=True)  # the official layout, at tiny widths
+    for name, buffer in official.named_buffers():
+        if name.endswith("running_mean"):
+            buffer.normal_()
+    weights = {f"module.{k}": v for k, v in official.state_dict().items()}
+    torch.save({"state_dict": weights}, tmp_path / "spos.pth.tar")
+    model = _trainer(sources, tmp_path / "run", encoder, backbone_checkpoint=str(tmp_path / "spos.pth.tar")).model
+    ours = model.backbone.state_dict()
+    assert all(torch.equal(ours[k[len("module."):]], v) for k, v in weights.items() if k[len("module."):] in ours)
+    for branch in (model.template_mixers, model.search_mixers):
+        for mixer, (_, stop) in zip(branch, STAGE_LAYER_RANGES):
+            for op in range(NUM_CHOICES):
+                copied, source = mixer.blocks[op].state_dict(), model.backbone.features[stop - 1][op].state_dict()
+                assert all(torch.equal(copied[k], v) for k, v in source.items())
+                assert all(copied[k].data_ptr() != v.data_ptr() for k, v in source.items())  # copies, not shared
+    fixed = VLTNet(VLTConfig.for_profile("tiny", mixer_searched_block=False))
+    from vlt_mini.training.initialisation import copy_stage_blocks_into_mixers
+
+    assert copy_stage_blocks_into_mixers(fixed) == 8  # one fixed Shuffle 3×3 block per stage and branch
+    with pytest.raises(ValueError, match="no ModaMixer"):
+        copy_stage_blocks_into_mixers(VLTNet(VLTConfig.for_profile("tiny", use_modamixer=False)))
+
+
+def test_training_starts_from_our_supernet_checkpoint(sources, encoder, tmp_path):
+    _trainer(sources, tmp_path / "first", encoder).train(stop_after=1)  # (tests/test_search.py uses model_final.pt)
+    last = tmp_path / "first" / "checkpoint_last.pt"
+    trainer = _trainer(sources, tmp_path / "second", encoder, init_checkpoint=str(last))
+    saved = load_checkpoint(last)["model"]
+    assert all(torch.equal(v, saved[k]) for k, v in trainer.model.state_dict().items())
+
+
+def test_initialisation_errors_are_clear(sources, encoder, tmp_path):
+    cpu = tmp_path / "cpu.pt"
+    atomic_torch_save(model_checkpoint(VLTNet(VLTConfig.for_profile("cpu")), kind="supernet", profile="cpu"), cpu)
+    with pytest.raises(ValueError, match=r"cpu.pt .*supernet checkpoint of profile cpu.*shape"):
+        _trainer(sources, tmp_path / "a", encoder, init_checkpoint=str(cpu))
+    atomic_torch_save({"weights": 1}, tmp_path / "other.pt")
+    with pytest.raises(ValueError, match="not a vlt-mini model checkpoint"):
+        _trainer(sources, tmp_path / "b", encoder, init_checkpoint=str(tmp_path / "other.pt"))
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        _trainer(sources, tmp_path / "c", encoder, init_checkpoint=str(tmp_path / "missing.pt"))
+    torch.save({"state_dict": SPOSSupernet("cpu").state_dict()}, tmp_path / "spos_cpu.pth")
+    with pytest.raises(ValueError, match="shape"):
+        _trainer(sources, tmp_path / "d", encoder, backbone_checkpoint=str(tmp_path / "spos_cpu.pth"))
+    with pytest.raises(ValueError, match="not both"):
+        _trainer(sources, tmp_path / "e", encoder, backbone_checkpoint="x", init_checkpoint="y")
+
+
+def test_runs_started_before_init_checkpoint_existed_still_resume(sources, encoder, tmp_path):
+    _trainer(sources, tmp_path, encoder).train(stop_after=1)
+    checkpoint = load_checkpoint(tmp_path / "checkpoint_last.pt")
+    del checkpoint["configs"]["train"]["init_checkpoint"]  # as written by the trainer before the field was added
+    atomic_torch_save(checkpoint, tmp_path / "checkpoint_last.pt")
+    resumed = _trainer(sources, tmp_path, encoder)
+    assert resumed.resume() and resumed.iteration == 1
+    with pytest.raises(ValueError, match="different settings for train"):
+        _trainer(sources, tmp_path, encoder, init_checkpoint=str(tmp_path / "checkpoint_last.pt")).resume()
