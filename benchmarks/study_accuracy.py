@@ -9,6 +9,10 @@ Nothing is tuned on the test split: the recipe and the tracker preset were fixed
 
     python benchmarks/study_accuracy.py --profile cpu --seeds 0 1 2 --out runs/study-cpu
     python benchmarks/study_accuracy.py --profile tiny --seeds 0 --out /tmp/study-tiny      # a smoke run
+    # two cores, one process per model with one thread each, then the table (everything reused):
+    OMP_NUM_THREADS=1 python benchmarks/study_accuracy.py --profile cpu --out runs/study-cpu --models VLT-mini &
+    OMP_NUM_THREADS=1 python benchmarks/study_accuracy.py --profile cpu --out runs/study-cpu --models SiamCAR \
+        --no-baselines; wait; python benchmarks/study_accuracy.py --profile cpu --out runs/study-cpu
 
 Writes ``OUT/study.json`` and ``OUT/study.md`` (atomically) and prints the table.
 """
@@ -37,6 +41,9 @@ def main() -> None:
     parser.add_argument("--root", type=Path, default=None, help="mini-LaSOT root (default: data/mini-lasot-<profile>-seed0)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS),
+                        help="train and run only these (e.g. one per process, to use two cores with one thread each)")
+    parser.add_argument("--no-baselines", action="store_true", help="skip MIL and static in this process")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args()
 
@@ -53,12 +60,14 @@ def main() -> None:
     generate_mini_lasot(root, profile=args.profile, seed=0, progress=progress)  # reuses a finished folder
     test = open_dataset("mini-lasot", root, "test")
     runs: dict[str, dict] = {}
-    for name in BASELINES:
+    for name in ([] if args.no_baselines else BASELINES):
         result_dir = args.out / "baselines" / name
         speed = summarize_speed(run_tracker(tracker_factory(name), test, result_dir, progress, description=name))
         runs[name] = {"tracker": name, "seed": None, "dir": result_dir, "fps": speed["fps"]}
     for seed in args.seeds:
         for name, kind in MODELS.items():
+            if name not in args.models:
+                continue
             started = time.perf_counter()
             checkpoint = train_model(kind, root, args.out / f"seed{seed}" / "train" / name, profile=args.profile,
                                      seed=seed, device=args.device, progress=progress)
@@ -77,6 +86,8 @@ def main() -> None:
     table = ["| tracker | seeds | SUC | P_norm | P |", "| --- | --- | ---: | ---: | ---: |"]
     for tracker in [*MODELS, *BASELINES]:
         mine = [r for r in rows if r["tracker"] == tracker]
+        if not mine:
+            continue
         seeds = ",".join(str(r["seed"]) for r in mine) if mine[0]["seed"] is not None else "(no training)"
         table.append(f"| {tracker} | {seeds} | " + " | ".join(mean_spread([r[m] for r in mine])
                                                               for m in ("suc", "norm_prec", "prec")) + " |")

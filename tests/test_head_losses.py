@@ -13,7 +13,7 @@ from vlt_mini.losses import (LossConfig, box_loss, centerness_loss, centerness_t
 from vlt_mini.models.head import (HeadConfig, HeadOutput, SiamCARHead, center_crop_bounds, feature_map_size,
                                   xcorr_depthwise)
 
-LEVEL_CHANNELS = {"tiny": (40, 80, 160), "cpu": (80, 160, 320), "paper": (160, 320, 640)}  # supernet stages 2-4
+LEVEL_CHANNELS = {"tiny": (40, 80, 160), "cpu": (40, 80, 160), "paper": (160, 320, 640)}  # supernet stages 2-4
 
 
 def _features(channels, size, batch=2, seed=0):

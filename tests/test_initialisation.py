@@ -93,18 +93,19 @@ def test_training_starts_from_our_supernet_checkpoint(sources, encoder, tmp_path
 
 
 def test_initialisation_errors_are_clear(sources, encoder, tmp_path):
-    cpu = tmp_path / "cpu.pt"
-    atomic_torch_save(model_checkpoint(VLTNet(VLTConfig.for_profile("cpu")), kind="supernet", profile="cpu"), cpu)
-    with pytest.raises(ValueError, match=r"cpu.pt .*supernet checkpoint of profile cpu.*shape"):
-        _trainer(sources, tmp_path / "a", encoder, init_checkpoint=str(cpu))
+    other_widths = tmp_path / "paper.pt"
+    atomic_torch_save(model_checkpoint(VLTNet(VLTConfig.for_profile("paper")), kind="supernet", profile="paper"),
+                      other_widths)
+    with pytest.raises(ValueError, match=r"paper.pt .*supernet checkpoint of profile paper.*shape"):
+        _trainer(sources, tmp_path / "a", encoder, init_checkpoint=str(other_widths))
     atomic_torch_save({"weights": 1}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a vlt-mini model checkpoint"):
         _trainer(sources, tmp_path / "b", encoder, init_checkpoint=str(tmp_path / "other.pt"))
     with pytest.raises(FileNotFoundError, match="missing.pt"):
         _trainer(sources, tmp_path / "c", encoder, init_checkpoint=str(tmp_path / "missing.pt"))
-    torch.save({"state_dict": SPOSSupernet("cpu").state_dict()}, tmp_path / "spos_cpu.pth")
+    torch.save({"state_dict": SPOSSupernet("paper").state_dict()}, tmp_path / "spos_paper.pth")
     with pytest.raises(ValueError, match="shape"):
-        _trainer(sources, tmp_path / "d", encoder, backbone_checkpoint=str(tmp_path / "spos_cpu.pth"))
+        _trainer(sources, tmp_path / "d", encoder, backbone_checkpoint=str(tmp_path / "spos_paper.pth"))
     with pytest.raises(ValueError, match="not both"):
         _trainer(sources, tmp_path / "e", encoder, backbone_checkpoint="x", init_checkpoint="y")
 

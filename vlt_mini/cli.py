@@ -1,4 +1,5 @@
-"""The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate``, ``track``, ``demo`` (and ``train``, ``search``).
+"""The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate``, ``track``, ``demo`` (and ``train``, ``search``,
+``ablate``).
 
 Each sub-command is a thin wrapper over a package function, so everything here can also be done from Python.
 """
@@ -58,7 +59,13 @@ def _add_evaluate(subparsers) -> None:
 def _add_demo(subparsers) -> None:
     parser = subparsers.add_parser("demo", help="the main job: mini-LaSOT, trackers, evaluation, a report folder")
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="report folder (default runs/demo)")
-    parser.add_argument("--profile", default="tiny", choices=PROFILES, help="size of the data (default tiny)")
+    parser.add_argument("--profile", default="cpu", choices=PROFILES,
+                        help="data, network and recipe (default cpu: under 10 minutes on a 2-core CPU; tiny: seconds)")
+    parser.add_argument("--iterations", type=int, default=-1,
+                        help="training iterations per network (default: 400 at cpu, the profile's schedule otherwise; "
+                             "1000 is the full cpu recipe)")
+    parser.add_argument("--sequential", action="store_true",
+                        help="train the two networks one after the other (default: side by side with 2+ cores)")
     parser.add_argument("--seed", default=0, type=int, help="random seed")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
@@ -95,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vlt_mini.search_command import add_search_parser
 
     add_search_parser(subparsers)
+    from vlt_mini.ablate_command import add_ablate_parser
+
+    add_ablate_parser(subparsers)
     return parser
 
 
@@ -173,7 +183,11 @@ def _command_track(args) -> None:
 def _command_demo(args) -> None:
     from vlt_mini.demo import run_demo
 
-    run_demo(args.out, profile=args.profile, seed=args.seed, progress=not args.no_progress)
+    if args.iterations == 0 or args.iterations < -1:
+        raise ValueError(f"--iterations must be a positive number, got {args.iterations}")
+    run_demo(args.out, profile=args.profile, seed=args.seed, progress=not args.no_progress,
+             iterations=args.iterations,
+             parallel=False if args.sequential else None)
 
 
 COMMANDS = {"data": _command_data, "run": _command_run, "evaluate": _command_evaluate, "track": _command_track,
@@ -196,6 +210,15 @@ def _command_search(args) -> None:
 
 
 COMMANDS["search"] = _command_search
+
+
+def _command_ablate(args) -> None:
+    from vlt_mini.ablate_command import command_ablate
+
+    command_ablate(args)
+
+
+COMMANDS["ablate"] = _command_ablate
 
 
 def main(argv: list[str] | None = None) -> int:

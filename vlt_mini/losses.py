@@ -28,7 +28,7 @@ from vlt_mini.config import check_profile
 from vlt_mini.models.head import HeadOutput
 
 BOX_LOSSES = ("log_iou", "giou", "ciou")
-PROFILE_SEARCH_SIZES = {"tiny": 127, "cpu": 191, "paper": 255}  # search crop (pixels), matching HeadConfig
+PROFILE_SEARCH_SIZES = {"tiny": 127, "cpu": 127, "paper": 255}  # search crop (pixels), matching HeadConfig
 
 
 @dataclass

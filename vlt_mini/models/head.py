@@ -31,7 +31,7 @@ from vlt_mini.config import check_profile
 # Crop sizes (pixels) per profile; the backbone stride is 8 at every profile (VLT_FACTS §2 at ``paper``).
 PROFILE_HEAD_SIZES = {
     "tiny": dict(width=32, gn_groups=8, template_size=63),
-    "cpu": dict(width=64, gn_groups=16, template_size=95),
+    "cpu": dict(width=32, gn_groups=8, template_size=63),  # tiny's network (see SUPERNET_PROFILES)
     "paper": dict(width=256, gn_groups=32, template_size=127),
 }
 

@@ -57,9 +57,9 @@ class VLTConfig:
 
     @classmethod
     def for_profile(cls, profile: str, **overrides: Any) -> "VLTConfig":
-        """``paper``: 127 / 255 crops and the official widths; ``cpu`` 95 / 191; ``tiny`` 63 / 127."""
+        """``paper``: 127 / 255 crops and the official widths; ``cpu`` and ``tiny`` 63 / 127."""
         head = HeadConfig.for_profile(profile)
-        search_size = {"tiny": 127, "cpu": 191, "paper": 255}[check_profile(profile)]
+        search_size = {"tiny": 127, "cpu": 127, "paper": 255}[check_profile(profile)]
         config = cls(profile=profile, supernet=SupernetConfig.for_profile(profile), head=head, search_size=search_size)
         return dataclasses.replace(config, **overrides)
 

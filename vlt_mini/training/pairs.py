@@ -31,7 +31,7 @@ from vlt_mini.crops import CONTEXT_AMOUNT, CropWindow, crop, search_window, temp
 from vlt_mini.data.registry import Dataset
 
 PAPER_TEMPLATE, PAPER_SEARCH = 127, 255
-PROFILE_CROP_SIZES = {"tiny": (63, 127), "cpu": (95, 191), "paper": (PAPER_TEMPLATE, PAPER_SEARCH)}
+PROFILE_CROP_SIZES = {"tiny": (63, 127), "cpu": (63, 127), "paper": (PAPER_TEMPLATE, PAPER_SEARCH)}
 
 
 @dataclass
@@ -81,7 +81,7 @@ class PairConfig:
         """Crop sizes of the profile's network; shifts and blur kernels scale with the crops (paper values at 255)."""
         template, search = PROFILE_CROP_SIZES[check_profile(profile)]
         t, s = template / PAPER_TEMPLATE, search / PAPER_SEARCH
-        frame_range, samples = {"tiny": (30, 32), "cpu": (60, 480), "paper": (100, 600_000)}[profile]
+        frame_range, samples = {"tiny": (30, 32), "cpu": (60, 1600), "paper": (100, 600_000)}[profile]
         config = cls(template_size=template, search_size=search, frame_range=frame_range, template_shift=4.0 * t,
                      search_shift=64.0 * s, max_blur_kernel=max(3, int(round(45 * s))), samples_per_epoch=samples)
         return dataclasses.replace(config, **overrides)

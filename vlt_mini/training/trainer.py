@@ -96,16 +96,16 @@ class TrainConfig:
 
     @classmethod
     def for_profile(cls, profile: str, **overrides) -> "TrainConfig":
-        """``tiny``: 8 iterations (CI); ``cpu``: about 150 iterations of 16 pairs (minutes on a laptop CPU); ``paper``:
+        """``tiny``: 8 iterations (CI); ``cpu``: 1000 iterations of 16 pairs (about 10 minutes on a 2-core laptop CPU); ``paper``:
         20 epochs of 600k pairs at batch 64 as SiamCAR (SGD). The small profiles start from scratch (no ImageNet
-        backbone) and have a few hundred iterations: there AdamW at 0.01 (backbone included) learns to localise
-        several times faster than SiamCAR's SGD (benchmarks/bench_training.py notes), and BatchNorm statistics are
-        re-estimated at the end (the moving averages lag behind weights that move fast; see ``batchnorm.py``)."""
+        backbone) and have few iterations: they use AdamW at 0.01 with the backbone at full rate (SiamCAR's
+        SGD recipe is made to fine-tune a pretrained backbone; ``benchmarks/bench_training.py --optimizers`` compares
+        the two), and BatchNorm statistics are re-estimated at the end (the moving averages lag behind weights that move fast; see ``batchnorm.py``)."""
         small = dict(optimizer="adamw", warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01, end_lr=0.002,
                      backbone_lr_factor=1.0, num_workers=0)
         settings = {
             "tiny": dict(small, epochs=2, batch_size=8, log_every=1, checkpoint_every=1000, bn_recalibration_batches=2),
-            "cpu": dict(small, epochs=5, batch_size=16, log_every=5, checkpoint_every=50, bn_recalibration_batches=10),
+            "cpu": dict(small, epochs=10, batch_size=16, log_every=20, checkpoint_every=100, bn_recalibration_batches=10),
             "paper": dict(),
         }[check_profile(profile)]
         return dataclasses.replace(cls(loss=LossConfig.for_profile(profile), **settings), **overrides)

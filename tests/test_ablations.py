@@ -1,0 +1,153 @@
+"""Ablation tables: row definitions -> configs, candidates, sentence replacement, `vlt-mini ablate` end to end."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+from vlt_mini.ablations import (CANDIDATE_SOURCES, GENERIC_SENTENCE, TABLE_ROWS, TABLES, override_key,
+                                replace_sentences, resolve_candidates, select_rows, training_overrides,
+                                training_setup)
+from vlt_mini.cli import main
+from vlt_mini.evaluation.published import ablation_table
+
+FAST = ["train.epochs=1", "train.batch_size=4", "pairs.samples_per_epoch=8",  # 2 iterations of 4 pairs
+        "train.bn_recalibration_batches=0"]
+
+
+def _row(table, slug):
+    return select_rows(table, [slug])[0]
+
+
+def test_every_row_has_the_same_budget_and_a_paper_row():
+    recipes = set()
+    for table in TABLES:
+        rows = TABLE_ROWS[table]
+        assert {row.paper_row for row in rows} == {row.row for row in ablation_table(table)}
+        assert len({row.slug for row in rows}) == len(rows)
+        for row in rows:
+            assert row.training.kind in ("siamcar", "vlt") and row.training.candidate in CANDIDATE_SOURCES
+            assert not any(override_key(item).startswith("train.") for item in row.training.overrides)
+            recipes.add(repr(training_setup(row.training, "cpu", seed=1).train))
+    assert len(recipes) == 1  # one training recipe for every row of every table
+
+
+def test_rows_map_to_the_paper_settings():
+    setup = lambda table, slug: training_setup(_row(table, slug).training, "tiny")  # noqa: E731
+    assert setup("5c", "without-residual").model.mixer_residual is False
+    assert setup("5c", "with-residual").model.mixer_residual is True
+    assert setup("5b", "fixed-shuffle-block").model.mixer_searched_block is False
+    assert setup("5b", "searched-block").model.mixer_searched_block is True
+    assert [setup("8a", f"language-{p}").pairs.language_fraction for p in (50, 75, 100)] == [0.5, 0.75, 1.0]
+    assert setup("8a", "language-50").model.no_sentence_mode == "template"
+    for mode in ("0-tensor", "template"):
+        rows = [row for row in TABLE_ROWS["4"] if row.slug.startswith(mode)]
+        assert len({row.training for row in rows}) == 1  # the test-time variants share one trained model
+        assert training_setup(rows[0].training, "tiny").model.no_sentence_mode == mode
+        assert [(row.use_language, row.sentence) for row in rows] == [
+            (True, "own"), (False, "own"), (True, "other-video"), (True, "generic")]
+    table3 = {row.slug: (row.training.kind, row.training.candidate) for row in TABLE_ROWS["3"]}
+    assert table3 == {"baseline": ("siamcar", "fixed"), "modamixer": ("vlt", "fixed"),
+                      "ass-vision-only": ("siamcar", "searched"), "modamixer-ass": ("vlt", "searched")}
+    assert [row.training.candidate for row in TABLE_ROWS["5a"]] == ["symmetric", "searched"]
+    # the reference rows of Tables 3 and 5 are the same training (so `ablate` trains it once)
+    references = [_row("3", "modamixer-ass"), _row("5a", "asymmetric"), _row("5b", "searched-block"),
+                  _row("5c", "with-residual")]
+    assert len({repr(training_setup(row.training, "tiny")) for row in references}) == 1
+    with pytest.raises(ValueError, match="model.mixer_residual"):
+        training_overrides(_row("5c", "with-residual").training, ["model.mixer_residual=false"])
+    with pytest.raises(ValueError, match="no row nope"):
+        select_rows("5c", ["nope"])
+
+
+def test_candidates_fall_back_to_the_official_one(tmp_path):
+    from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
+    from vlt_mini.models.supernet import SPOS_IMAGENET_PATH
+
+    candidates = resolve_candidates()
+    assert candidates["searched"][0] == VLT_SCAR_CANDIDATE and "official" in candidates["searched"][1]
+    assert candidates["symmetric"][0].is_symmetric
+    assert candidates["symmetric"][0].template_path == VLT_SCAR_CANDIDATE.template_path
+    assert candidates["fixed"][0] == Candidate.symmetric(SPOS_IMAGENET_PATH)
+    searched = Candidate.sample(3).save(tmp_path / "best.json")
+    symmetric = Candidate.sample(4, symmetric=True).save(tmp_path / "sym.json")
+    given = resolve_candidates(searched, symmetric)
+    assert given["searched"][0] == Candidate.load(searched) and given["symmetric"][0] == Candidate.load(symmetric)
+    with pytest.raises(ValueError, match="not a symmetric candidate"):
+        resolve_candidates(None, searched)
+
+
+def test_replaced_sentences_reach_the_tracker(tiny_mini_lasot, tmp_path):
+    from vlt_mini.data import open_dataset
+    from vlt_mini.runner import run_tracker
+    from vlt_mini.trackers.base import Tracker
+
+    test = open_dataset("mini-lasot", tiny_mini_lasot, "test")
+    seen = {}
+
+    class Recorder(Tracker):
+        def initialize(self, frame, box, sentence=None):
+            self.box = np.asarray(box, dtype=np.float64)
+            seen[len(seen)] = sentence
+
+        def track(self, frame):
+            return self.box
+
+    own = [s.sentence for s in test]
+    assert replace_sentences(test, "own") == list(test)
+    run_tracker(Recorder, replace_sentences(test, "other-video"), tmp_path / "other", progress=False)
+    others = list(seen.values())
+    assert all(wrong != mine and wrong in own for wrong, mine in zip(others, own))
+    assert [s.sentence for s in replace_sentences(test, "generic")] == [GENERIC_SENTENCE] * len(test)
+    assert [s.sentence for s in test] == own  # the dataset itself is unchanged
+    with pytest.raises(ValueError, match="unknown sentence mode"):
+        replace_sentences(test, "caption")
+
+
+def test_ablate_end_to_end_reuses_finished_rows(tiny_mini_lasot, tmp_path, capsys):
+    out = tmp_path / "ablations"
+    command = ["ablate", "--table", "5c", "--profile", "tiny", "--seeds", "1", "--root", str(tiny_mini_lasot),
+               "--out", str(out), "--device", "cpu", "--no-progress", *FAST]
+    assert main(command) == 0
+    table_dir = out / "table5c"
+    rows = list(csv.DictReader((table_dir / "table.csv").open()))
+    assert [row["row"] for row in rows] == ["without-residual", "with-residual"]
+    assert [(row["paper_suc"], row["paper_prec"]) for row in rows] == [("61.1", "63.6"), ("63.9", "67.9")]
+    for row in rows:
+        assert row["seeds"] == "0" and 0 <= float(row["suc_mean"]) <= 100 and row["suc_std"] == ""
+    markdown = (table_dir / "table.md").read_text()
+    assert "61.1" in markdown and "ablate --table 5c" in markdown and "official VLT_SCAR" in markdown
+    assert len(list(csv.DictReader((table_dir / "runs.csv").open()))) == 2
+    final = table_dir / "with-residual" / "seed0" / "train" / "model_final.pt"
+    stamp = final.stat().st_mtime_ns
+
+    # a rerun trains nothing; Table 5b's reference row reuses the identical training of Table 5c
+    assert main(command) == 0
+    assert main([*command, "--rows", "without-residual"]) == 0  # rows not asked for stay in the table
+    assert list(csv.DictReader((table_dir / "table.csv").open())) == rows
+    assert main([*command[:2], "5b", *command[3:], "--rows", "searched-block"]) == 0
+    assert final.stat().st_mtime_ns == stamp
+    assert not (out / "table5b" / "searched-block" / "seed0" / "train").exists()
+    assert "reusing the identical training" in capsys.readouterr().out
+    rows_5b = {row["row"]: row for row in csv.DictReader((out / "table5b" / "table.csv").open())}
+    assert rows_5b["searched-block"]["suc_mean"] == rows[1]["suc_mean"]
+    assert rows_5b["fixed-shuffle-block"]["seeds"] == ""  # never run: in the table without numbers
+
+    # the same folder with another recipe is refused, not mixed
+    assert main([*command, "train.base_lr=0.02"]) == 2
+    assert "another setup" in capsys.readouterr().err
+
+
+def test_ablate_bad_input_exits_2(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["ablate", "--table", "9", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2 and "unknown table 9; choose from 3, 4, 5a" in capsys.readouterr().err
+    assert main(["ablate", "--table", "5c", "--out", str(tmp_path), "--rows", "nope"]) == 2
+    assert "no row nope" in capsys.readouterr().err
+    assert main(["ablate", "--table", "5c", "--out", str(tmp_path), "model.mixer_residual=false"]) == 2
+    assert "the ablation's rows set it" in capsys.readouterr().err
+    from vlt_mini.ablate_command import run_ablation
+
+    with pytest.raises(ValueError, match="unknown ablation table '9'"):
+        run_ablation("9", tmp_path)

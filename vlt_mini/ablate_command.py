@@ -1,0 +1,250 @@
+"""``vlt-mini ablate`` and its Python twin ``run_ablation``: train, track and score the rows of an ablation table.
+
+    vlt-mini ablate --table 3,4,5a,5b,5c --profile cpu --seeds 3 --out runs/ablations
+    vlt-mini ablate --table 5c --profile tiny --seeds 1 --out /tmp/ablate train.epochs=1 pairs.samples_per_epoch=16
+
+The rows, their stand-ins for the paper's settings and the table files are described in ``vlt_mini.ablations``.
+Per table ``T``, row and seed ``k``: ``OUT/table<T>/<training>/seed<k>/setup.json`` (what is trained there: configs,
+candidate, data; a rerun with another setup into the same folder is refused), ``train/`` (``train_model``: reused
+when finished, resumed when interrupted; a training identical to a finished one in another table's folder is reused
+from there) and ``results/<row>/`` (resumable tracking of the test split). Trailing ``key=value`` overrides apply to
+every row's training (``model.*``, ``train.*``, ``pairs.*``), so the budget stays the same for every row.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+from typing import Sequence
+
+from vlt_mini.ablations import (METRICS, SETUP_NAME, TABLE_MD, TABLE_ROWS, TABLES, Row, Training,
+                                check_table, default_root, replace_sentences, resolve_candidates, select_rows,
+                                summarize, tracker_preset, training_overrides, training_setup, write_tables)
+from vlt_mini.config import PROFILES
+
+
+class _Models:
+    """Trains (or reuses) models and builds trackers, with one text encoder for everything."""
+
+    def __init__(self, device: str, progress: bool) -> None:
+        self.device, self.progress, self.encoders = device, progress, {}
+
+    def encoder(self, name: str = "minilm"):
+        if name not in self.encoders:
+            from vlt_mini.language import TextEncoder
+
+            self.encoders[name] = TextEncoder(model=name)
+        return self.encoders[name]
+
+    def tracker_factory(self, checkpoint: Path, preset: str, use_language: bool):
+        import torch
+
+        from vlt_mini.models.vlt import load_vlt_checkpoint
+        from vlt_mini.tracker import VLTTracker
+
+        model, data = load_vlt_checkpoint(checkpoint)
+        encoder = self.encoder(data.get("text_model", "minilm")) if model.config.use_modamixer else None
+        if encoder is not None and encoder.dim != model.config.language_dim:
+            raise ValueError(f"{checkpoint}: the network expects {model.config.language_dim}-d language embeddings")
+        device = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
+        return lambda: VLTTracker(model, encoder, preset, use_language, device)
+
+
+def _setup_record(training: Training, candidate, setup, profile: str, seed: int, dataset: str, root) -> dict:
+    from vlt_mini.config import config_to_dict
+    from vlt_mini.training.trainer import RESUME_FREE_FIELDS
+
+    configs = config_to_dict(setup)
+    configs["train"] = {k: v for k, v in configs["train"].items() if k not in RESUME_FREE_FIELDS}
+    return {"kind": training.kind, "profile": profile, "seed": seed, "candidate": candidate.to_dict(),
+            "configs": configs, "dataset": dataset, "root": str(Path(root).resolve()) if root else None}
+
+
+def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [difference for key in sorted(set(old) | set(new))
+                for difference in _differences(old.get(key), new.get(key), f"{prefix}{key}.")]
+    return [] if old == new else [f"{prefix.rstrip('.')}: {old!r} -> {new!r}"]
+
+
+def recorded_setup(seed_dir: Path) -> dict | None:
+    path = seed_dir / SETUP_NAME
+    return json.loads(path.read_text())["training"] if path.is_file() else None
+
+
+def check_setup(seed_dir: Path, record: dict) -> None:
+    """Refuse to mix runs: ``seed_dir`` may only continue the same training (same configs, candidate, data)."""
+    old = recorded_setup(seed_dir)
+    changed = _differences(old, record) if old is not None else []
+    if changed:
+        raise ValueError(f"{seed_dir} holds a run with another setup ({'; '.join(changed[:4])}); use another --out "
+                         "or remove that folder")
+
+
+def find_finished_training(out_root: Path, record: dict, exclude: Path) -> Path | None:
+    """A finished ``model_final.pt`` of an identical training in another table's folder under ``out_root``."""
+    from vlt_mini.training.checkpoints import FINAL_MODEL_NAME
+
+    for path in sorted(out_root.glob(f"table*/*/seed*/{SETUP_NAME}")):
+        final = path.parent / "train" / FINAL_MODEL_NAME
+        if path.parent != exclude and final.is_file() and json.loads(path.read_text())["training"] == record:
+            return final
+    return None
+
+
+def results_complete(results_dir: Path, test) -> bool:
+    return all((results_dir / f"{sequence.name}.txt").is_file() for sequence in test)
+
+
+def score_run(test, row: Row, seed: int, results: Path) -> dict:
+    from vlt_mini.evaluation.report import evaluate_trackers
+
+    scores = evaluate_trackers(test, [results])["trackers"][results.name]
+    return {"row": row.slug, "seed": seed, **{key: scores[key] for key, _ in METRICS},
+            "results": results.relative_to(results.parents[3]).as_posix()}
+
+
+def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequence[int] = 1,
+                 rows: Sequence[str] | None = None, dataset: str = "mini-lasot", root=None, candidate=None,
+                 symmetric_candidate=None, overrides: Sequence[str] = (), device: str = "auto",
+                 progress: bool = True, command: str | None = None) -> list[dict]:
+    """Train, track and score every (selected) row of ``table`` for each seed; returns the table's rows (as in
+    ``table.csv``). ``seeds``: a count (seeds 0..N-1) or a list of seeds."""
+    from vlt_mini.data import open_dataset
+    from vlt_mini.io import atomic_write_text
+    from vlt_mini.runner import run_tracker
+    from vlt_mini.training import TrainingDiverged, train_model
+    from vlt_mini.training.checkpoints import FINAL_MODEL_NAME
+
+    table, out_dir = check_table(table), Path(out_dir)
+    seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seeds or min(seeds) < 0:
+        raise ValueError(f"seeds: give a count >= 1 or seeds >= 0, got {seeds}")
+    selected = select_rows(table, rows)
+    for row in TABLE_ROWS[table]:
+        training_setup(row.training, profile, overrides)  # bad overrides fail before any work
+    candidates = resolve_candidates(candidate, symmetric_candidate)
+    notes = [candidates[source][1] for source in ("searched", "symmetric")  # "fixed" is in the table's notes
+             if any(row.training.candidate == source for row in TABLE_ROWS[table])]
+    for note in notes:
+        print(f"table {table}: {note}")
+    root = default_root(dataset, root, profile, progress)
+    test = open_dataset(dataset, root, "test")
+    preset, models = tracker_preset(dataset), _Models(device, progress)
+    table_dir = out_dir / f"table{table}"
+    recipe = training_setup(TABLE_ROWS[table][0].training, profile, overrides)
+    budget = (f"{recipe.train.epochs * (recipe.pairs.samples_per_epoch // recipe.train.batch_size)} iterations of "
+              f"{recipe.train.batch_size} pairs, {recipe.train.optimizer}")
+    runs: list[dict] = []
+    for seed in seeds:
+        for training in dict.fromkeys(row.training for row in TABLE_ROWS[table]):
+            members = [row for row in TABLE_ROWS[table] if row.training == training]
+            wanted = [row for row in members if row in selected]
+            seed_dir = table_dir / training.slug / f"seed{seed}"
+            candidate_value = candidates[training.candidate][0]
+            record = _setup_record(training, candidate_value, training_setup(training, profile, overrides, seed),
+                                   profile, seed, dataset, root)
+            if not wanted:  # rows not asked for: in the table if an earlier run of the same setup finished them
+                done = recorded_setup(seed_dir) == record
+                for row in members:
+                    results = seed_dir / "results" / row.slug
+                    if done and results_complete(results, test):
+                        runs.append(score_run(test, row, seed, results))
+                continue
+            check_setup(seed_dir, record)
+            checkpoint = None
+            if not (seed_dir / "train" / FINAL_MODEL_NAME).is_file():
+                checkpoint = find_finished_training(out_dir, record, seed_dir)
+            if checkpoint is not None:
+                print(f"table {table} · {training.slug} · seed {seed}: reusing the identical training {checkpoint}")
+            atomic_write_text(seed_dir / SETUP_NAME, json.dumps(
+                {"training": record, "reused": os.path.relpath(checkpoint, seed_dir) if checkpoint else None},
+                indent=2) + "\n")
+            if checkpoint is None:
+                try:
+                    checkpoint = train_model(training.kind, root, seed_dir / "train", profile, seed, dataset,
+                                             candidate_value, training_overrides(training, overrides), device,
+                                             progress, models.encoder() if training.kind == "vlt" else None)
+                except TrainingDiverged as error:
+                    raise ValueError(f"table {table} · {training.slug} · seed {seed}: {error}") from None
+            for row in members:
+                results = seed_dir / "results" / row.slug
+                if row in wanted:
+                    run_tracker(models.tracker_factory(checkpoint, preset, row.use_language),
+                                replace_sentences(test, row.sentence), results, progress,
+                                use_language=row.use_language, description=f"{row.slug} seed {seed}")
+                elif not results_complete(results, test):
+                    continue
+                runs.append(score_run(test, row, seed, results))
+                write_tables(table_dir, table, runs, profile, dataset, test, seeds, notes, command, budget)
+    write_tables(table_dir, table, runs, profile, dataset, test, seeds, notes, command, budget)
+    return summarize(table, runs)
+
+
+# ------------------------------------------------------------------------------------------------------ command line
+def parse_tables(text: str) -> list[str]:
+    """``--table 5c`` or ``--table 3,4,5a`` -> the table names, in order, without repeats."""
+    tables = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in tables if name not in TABLES]
+    if unknown or not tables:
+        raise argparse.ArgumentTypeError(f"unknown table {', '.join(unknown) or repr(text)}; choose from "
+                                         f"{', '.join(TABLES)} (several: --table 3,4,5a)")
+    return list(dict.fromkeys(tables))
+
+
+def add_ablate_parser(subparsers) -> None:
+    from vlt_mini.data.registry import DATASETS
+
+    parser = subparsers.add_parser("ablate", help="train and score the rows of the paper's ablation tables",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", required=True, type=parse_tables, metavar="{" + ",".join(TABLES) + "}",
+                        help="table to run, or several separated by commas (3,4,5a)")
+    parser.add_argument("--profile", default="tiny", choices=PROFILES, help="network, recipe and data size")
+    parser.add_argument("--seeds", type=int, default=1, help="number of training seeds (0..N-1; default 1)")
+    parser.add_argument("--out", required=True, type=Path, help="ablations folder (table<T>/ per table)")
+    parser.add_argument("--rows", default=None, help="comma-separated row names (default: every row)")
+    parser.add_argument("--dataset", default="mini-lasot", choices=sorted(DATASETS),
+                        help="trains on its train split, tests on its test split (default mini-lasot)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="dataset root (mini-LaSOT default: data/mini-lasot-<profile>-seed0, generated if missing)")
+    parser.add_argument("--candidate", type=Path, default=None, help="searched candidate (a search's "
+                        "best_candidate.json; default: the official VLT_SCAR candidate)")
+    parser.add_argument("--symmetric-candidate", type=Path, default=None,
+                        help="Table 5a: best_candidate.json of `vlt-mini search --symmetric`")
+    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                        help="training overrides for every row: train.epochs=1 pairs.samples_per_epoch=16 ...")
+
+
+def format_command(args) -> str:
+    import shlex
+
+    parts = ["vlt-mini", "ablate", "--table", ",".join(args.table), "--profile", args.profile,
+             "--seeds", str(args.seeds), "--out", str(args.out)]
+    for flag, value in (("--rows", args.rows), ("--root", args.root), ("--candidate", args.candidate),
+                        ("--symmetric-candidate", args.symmetric_candidate)):
+        parts += [flag, str(value)] if value is not None else []
+    parts += ["--dataset", args.dataset] if args.dataset != "mini-lasot" else []
+    return " ".join(shlex.quote(part) for part in [*parts, *args.overrides])
+
+
+def command_ablate(args) -> None:
+    if args.seeds < 1:
+        raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
+    rows = [name.strip() for name in args.rows.split(",") if name.strip()] if args.rows else None
+    tables = args.table
+    if rows:
+        known = {row.slug for table in tables for row in TABLE_ROWS[table]}
+        if set(rows) - known:
+            raise ValueError(f"--rows: no row {', '.join(sorted(set(rows) - known))} in table(s) {', '.join(tables)}; "
+                             f"rows: {', '.join(sorted(known))}")
+    for table in tables:
+        wanted = [row for row in rows if row in {r.slug for r in TABLE_ROWS[table]}] if rows else None
+        if rows and not wanted:
+            continue
+        run_ablation(table, args.out, args.profile, args.seeds, wanted, args.dataset, args.root,
+                     args.candidate, args.symmetric_candidate, args.overrides, args.device,
+                     not args.no_progress, format_command(args))
+        print((args.out / f"table{table}" / TABLE_MD).read_text())

@@ -1,0 +1,313 @@
+"""The paper's ablations (Tables 3, 4, 5a–c and 8a) as declarative rows, and their results tables.
+
+Every row names a training (model kind, where its candidate comes from, config overrides) and a test-time setting
+(the sentence given, withheld, or replaced), and the paper's row it stands for. Every training uses the profile's
+recipe (``train_model``): no row overrides a ``train.*`` field, so every row has the same budget. Rows that share a
+training (Table 4's test-time variants) share one trained model. ``vlt-mini ablate`` (``vlt_mini.ablate_command``,
+``run_ablation``) trains, tracks and scores them; ``OUT/table<T>/table.csv`` and ``table.md`` give mean ± sample std
+over seeds of SUC / P_norm / P (percent) beside the paper's LaSOT numbers (``vlt_mini.evaluation.published``, typed
+from the paper), ``runs.csv`` every run's scores.
+
+Stand-ins where mini-LaSOT or this project differ from the paper (also printed under each table):
+- Table 3: the paper's rows without ASS use SiamCAR's hand-designed ResNet-50. Here "fixed" = the SPOS ImageNet path
+  (searched for classification, not for tracking) for both branches, with a fixed Shuffle 3×3 ModaMixer block.
+  The searched candidate is ``--candidate`` (a ``vlt-mini search`` result), else the official VLT_SCAR candidate (the
+  paper's search result; a note says so). The paper searched its "+ASS (vision only)" row without language; here it
+  reuses the searched candidate's backbone paths.
+- Table 4: every mini-LaSOT video has a sentence, so the two trainings drop the sentence of half of the pairs
+  (``pairs.language_fraction=0.5``, standing in for the paper's sentence-less COCO / VID / DET / YouTube-BB) to let
+  the 0-tensor or template token matter. The paper's "pseudo language" comes from an image-caption model; there is
+  none here, so two stand-ins are tested: another test video's sentence (wrong) and a generic one ("an object").
+- Table 5a: the symmetric candidate is ``--symmetric-candidate`` (``vlt-mini search --symmetric``), else the searched
+  candidate's template path and mixer ops used for both branches (a stand-in, not a symmetric search's result).
+- Tables 5 use the 0-tensor network (the paper: its template setting): with every training pair carrying a sentence
+  the no-sentence token is never used, and the reference row is then the same training as Table 3's last row.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+TABLES = ("3", "4", "5a", "5b", "5c", "8a")
+CANDIDATE_SOURCES = ("fixed", "searched", "symmetric")
+SENTENCE_MODES = ("own", "other-video", "generic")
+GENERIC_SENTENCE = "an object"
+TABLE4_LANGUAGE_FRACTION = 0.5
+SETUP_NAME, TABLE_CSV, TABLE_MD, RUNS_CSV = "setup.json", "table.csv", "table.md", "runs.csv"
+METRICS = (("suc", "SUC"), ("norm_prec", "P_norm"), ("prec", "P"))
+
+
+@dataclass(frozen=True)
+class Training:
+    """One trained model: its folder name, model kind, candidate source and config overrides (never ``train.*``)."""
+
+    slug: str
+    kind: str                        # "siamcar" (vision only) or "vlt"
+    candidate: str = "searched"      # "fixed", "searched" or "symmetric" (see the module docstring)
+    overrides: tuple[str, ...] = ()  # "model.mixer_residual=false", "pairs.language_fraction=0.5", ...
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of a table: a training, a test-time setting, and the paper's row it corresponds to."""
+
+    slug: str
+    setting: str
+    training: Training
+    paper_row: int                   # row number in ``published.ablation_table(table)``
+    use_language: bool = True        # False: the tracker gets no sentence (the network's no-sentence token)
+    sentence: str = "own"            # "own", "other-video" (another test video's) or "generic" (GENERIC_SENTENCE)
+
+
+def _reference(slug: str, *overrides: str) -> Training:
+    """VLT-mini: the searched candidate with ModaMixer (searched blocks, residual, 0-tensor)."""
+    return Training(slug, "vlt", "searched", overrides)
+
+
+def _table4() -> tuple[Row, ...]:
+    rows = []
+    for offset, mode in ((0, "0-tensor"), (3, "template")):
+        training = Training(f"{mode}-training", "vlt", "searched",
+                            (f"model.no_sentence_mode={mode}", f"pairs.language_fraction={TABLE4_LANGUAGE_FRACTION}"))
+        rows += [Row(f"{mode}-with-sentence", f"{mode} training, with the sentence", training, offset + 1),
+                 Row(f"{mode}-without-sentence", f"{mode} training, without a sentence", training, offset + 2, False),
+                 Row(f"{mode}-other-video-sentence", f"{mode} training, another video's sentence (pseudo stand-in)",
+                     training, offset + 3, sentence="other-video"),
+                 Row(f"{mode}-generic-sentence", f"{mode} training, \"{GENERIC_SENTENCE}\" (pseudo stand-in)",
+                     training, offset + 3, sentence="generic")]
+    return tuple(rows)
+
+
+TABLE_ROWS: dict[str, tuple[Row, ...]] = {
+    "3": (
+        Row("baseline", "baseline: vision only, fixed architecture", Training("baseline", "siamcar", "fixed"), 1),
+        Row("modamixer", "+ModaMixer (fixed architecture)",
+            Training("modamixer", "vlt", "fixed", ("model.mixer_searched_block=false",)), 2),
+        Row("ass-vision-only", "+ASS (vision only: searched paths, no ModaMixer)",
+            Training("ass-vision-only", "siamcar", "searched"), 3),
+        Row("modamixer-ass", "+ModaMixer +ASS (VLT-mini)", _reference("modamixer-ass"), 4),
+    ),
+    "4": _table4(),
+    "5a": (
+        Row("symmetric", "symmetric architecture", Training("symmetric", "vlt", "symmetric"), 1),
+        Row("asymmetric", "asymmetric architecture (VLT-mini)", _reference("asymmetric"), 2),
+    ),
+    "5b": (
+        Row("fixed-shuffle-block", "fixed Shuffle 3×3 block in ModaMixer",
+            _reference("fixed-shuffle-block", "model.mixer_searched_block=false"), 1),
+        Row("searched-block", "searched block in ModaMixer (VLT-mini)",
+            _reference("searched-block", "model.mixer_searched_block=true"), 2),
+    ),
+    "5c": (
+        Row("without-residual", "ModaMixer without residual",
+            _reference("without-residual", "model.mixer_residual=false"), 1),
+        Row("with-residual", "ModaMixer with residual (VLT-mini)",
+            _reference("with-residual", "model.mixer_residual=true"), 2),
+    ),
+    "8a": tuple(
+        Row(f"language-{percent}", f"{percent}% of training pairs with their sentence",
+            _reference(f"language-{percent}", "model.no_sentence_mode=template",
+                       f"pairs.language_fraction={percent / 100}"), index)
+        for index, percent in enumerate((50, 75, 100), start=1)),
+}
+
+TABLE_NOTES: dict[str, tuple[str, ...]] = {
+    "3": ("Without ASS the paper uses SiamCAR's ResNet-50; here the 'fixed architecture' is the SPOS ImageNet path "
+          "for both branches with a fixed Shuffle 3×3 ModaMixer block. '+ASS (vision only)' reuses the searched "
+          "candidate's paths (the paper searched that row without language).",),
+    "4": (f"mini-LaSOT videos all have sentences: both trainings drop the sentence of "
+          f"{TABLE4_LANGUAGE_FRACTION:.0%} of the pairs (the stand-in for the paper's sentence-less datasets).",
+          "The paper's pseudo language comes from an image-caption model; there is none here. Its row is compared "
+          f"with two stand-ins: another test video's sentence, and the generic \"{GENERIC_SENTENCE}\".",),
+    "5a": ("The paper's rows use its template setting; here the 0-tensor network (every training pair has a sentence, "
+           "so the token is unused in training).",),
+    "5b": ("The paper's rows use its template setting; here the 0-tensor network (see Table 5a).",),
+    "5c": ("The paper's rows use its template setting; here the 0-tensor network (see Table 5a).",),
+    "8a": ("Template setting, as the paper. The pairs that lose their sentence get the template token.",),
+}
+
+
+def check_table(table: str) -> str:
+    if str(table) not in TABLE_ROWS:
+        raise ValueError(f"unknown ablation table {table!r}; choose one of {', '.join(TABLES)}")
+    return str(table)
+
+
+def select_rows(table: str, rows: Sequence[str] | None = None) -> list[Row]:
+    """The rows of ``table``, or those named in ``rows`` (slugs), in table order."""
+    available = TABLE_ROWS[check_table(table)]
+    if not rows:
+        return list(available)
+    unknown = sorted(set(rows) - {row.slug for row in available})
+    if unknown:
+        raise ValueError(f"table {table} has no row {', '.join(unknown)}; its rows: "
+                         f"{', '.join(row.slug for row in available)}")
+    return [row for row in available if row.slug in rows]
+
+
+def override_key(item: str) -> str:
+    return item.lstrip("-").partition("=")[0]
+
+
+def training_overrides(training: Training, overrides: Sequence[str] = ()) -> list[str]:
+    """The user's overrides, then the training's own; a user override of a key the training sets is refused."""
+    mine = {override_key(item) for item in training.overrides}
+    clash = sorted(mine & {override_key(item) for item in overrides})
+    if clash:
+        raise ValueError(f"override {', '.join(clash)}: the ablation's rows set it (training {training.slug!r})")
+    return [*overrides, *training.overrides]
+
+
+def training_setup(training: Training, profile: str, overrides: Sequence[str] = (), seed: int = 0):
+    """The ``TrainingSetup`` ``train_model`` will use for this training (the profile's recipe + overrides)."""
+    from vlt_mini.config import apply_overrides
+    from vlt_mini.training.trainer import TrainingSetup
+
+    return apply_overrides(TrainingSetup.for_profile(profile),
+                           [*training_overrides(training, overrides), f"train.seed={seed}"])
+
+
+def resolve_candidates(candidate=None, symmetric_candidate=None) -> dict:
+    """Candidate source -> (``Candidate``, a note on where it comes from)."""
+    from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
+    from vlt_mini.models.supernet import SPOS_IMAGENET_PATH
+
+    if candidate is not None:
+        searched = (Candidate.load(candidate), f"searched candidate: {candidate}")
+    else:
+        searched = (VLT_SCAR_CANDIDATE, "searched candidate: the official VLT_SCAR candidate (the paper's search "
+                                        "result, not searched here; pass --candidate best_candidate.json)")
+    if symmetric_candidate is not None:
+        symmetric = Candidate.load(symmetric_candidate)
+        if not symmetric.is_symmetric:
+            raise ValueError(f"{symmetric_candidate}: not a symmetric candidate (its two branches differ)")
+        symmetric = (symmetric, f"symmetric candidate: {symmetric_candidate}")
+    else:
+        symmetric = (Candidate.symmetric(searched[0].template_path, searched[0].template_mixer),
+                     "symmetric candidate: the searched candidate's template path and mixer ops for both branches "
+                     "(a stand-in; pass --symmetric-candidate from `vlt-mini search --symmetric`)")
+    fixed = (Candidate.symmetric(SPOS_IMAGENET_PATH, (0, 0, 0, 0)),
+             "fixed architecture: the SPOS ImageNet path for both branches, Shuffle 3×3 ModaMixer blocks")
+    return {"fixed": fixed, "searched": searched, "symmetric": symmetric}
+
+
+def replace_sentences(sequences, mode: str) -> list:
+    """The test sequences with the sentence a row gives the tracker: ``own`` (unchanged), ``other-video`` (the next
+    video's, in split order, that differs) or ``generic`` (``GENERIC_SENTENCE``); stand-ins for a caption model."""
+    sequences = list(sequences)
+    if mode not in SENTENCE_MODES:
+        raise ValueError(f"unknown sentence mode {mode!r}; choose one of {', '.join(SENTENCE_MODES)}")
+    if mode == "own":
+        return sequences
+    if mode == "generic":
+        return [dataclasses.replace(s, sentence=GENERIC_SENTENCE) for s in sequences]
+    replaced = []
+    for index, sequence in enumerate(sequences):
+        others = [sequences[(index + step) % len(sequences)].sentence for step in range(1, len(sequences))]
+        wrong = next((s for s in others if s and s.strip() and s != sequence.sentence), None)
+        if wrong is None:
+            raise ValueError("'other-video' sentences need at least two test videos with different sentences")
+        replaced.append(dataclasses.replace(sequence, sentence=wrong))
+    return replaced
+
+
+def tracker_preset(dataset: str) -> str:
+    from vlt_mini.tracker import PRESETS
+
+    return dataset if dataset in PRESETS else "lasot"
+
+
+def default_root(dataset: str, root, profile: str, progress: bool = True) -> Path:
+    """The dataset root: ``root``, else the dataset's environment variable; for mini-LaSOT without one,
+    ``<data>/mini-lasot-<profile>-seed0`` (generated if missing)."""
+    from vlt_mini.data.registry import resolve_root
+
+    if root is None and dataset == "mini-lasot":
+        from vlt_mini.data.mini_lasot import generate_mini_lasot
+        from vlt_mini.notebook import data_dir
+
+        root = generate_mini_lasot(data_dir() / f"mini-lasot-{profile}-seed0", profile=profile, seed=0,
+                                   progress=progress)
+    return resolve_root(dataset, root)
+
+
+# ------------------------------------------------------------------------------------------------------ the tables
+def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else None
+
+
+def summarize(table: str, runs: list[dict]) -> list[dict]:
+    """One dict per row of the table: our mean / std over seeds, and the paper's LaSOT numbers."""
+    from vlt_mini.evaluation.published import ablation_table
+
+    paper = {row.row: row for row in ablation_table(table)}
+    summary = []
+    for row in TABLE_ROWS[table]:
+        mine = sorted((run for run in runs if run["row"] == row.slug), key=lambda run: run["seed"])
+        entry = {"table": table, "row": row.slug, "setting": row.setting, "training": row.training.slug,
+                 "seeds": " ".join(str(run["seed"]) for run in mine)}
+        for key, _ in METRICS:
+            entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([run[key] for run in mine])
+        published = paper[row.paper_row]
+        entry.update(paper_row=row.paper_row, paper_setting=published.setting, paper_suc=published.lasot_suc,
+                     paper_norm_prec=published.lasot_pnorm, paper_prec=published.lasot_p)
+        summary.append(entry)
+    return summary
+
+
+def _cell(mean, std) -> str:
+    if mean is None:
+        return "–"
+    return f"{mean:.1f}" if std is None else f"{mean:.1f} ± {std:.1f}"
+
+
+def _csv(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: ("" if v is None else round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+                     for row in rows)
+    return buffer.getvalue()
+
+
+def format_markdown(table: str, summary: list[dict], profile: str, dataset: str, test, seeds: Sequence[int],
+                    notes: Sequence[str] = (), command: str | None = None, budget: str | None = None) -> str:
+    from vlt_mini.evaluation.report import dataset_title
+
+    lines = [f"# Table {table} on {dataset_title(dataset, test.split)} ({profile} profile)", ""]
+    if command:
+        lines += [f"Command: `{command}`", ""]
+    recipe = f" ({budget})" if budget else ""
+    lines += [f"Ours: {len(test)} test videos, mean ± sample std over training seeds {', '.join(map(str, seeds))}, "
+              f"percent; every row trained with the {profile} profile's recipe{recipe}. Paper: LaSOT test set "
+              f"(Guo et al., NeurIPS 2022, Table {table}).", "",
+              "| row | seeds | SUC | P_norm | P | paper SUC | paper P_norm | paper P | paper row |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    for entry in summary:
+        ours = [_cell(entry[f"{key}_mean"], entry[f"{key}_std"]) for key, _ in METRICS]
+        paper = [_cell(entry[f"paper_{key}"], None) for key, _ in METRICS]
+        lines.append(f"| {entry['setting']} | {entry['seeds'] or '–'} | {' | '.join(ours)} | {' | '.join(paper)} | "
+                     f"{entry['paper_row']}: {entry['paper_setting']} |")
+    lines += ["", "Notes:", ""] + [f"- {note}" for note in [*TABLE_NOTES[table], *notes]]
+    return "\n".join(lines) + "\n"
+
+
+def write_tables(table_dir: Path, table: str, runs: list[dict], profile: str, dataset: str, test,
+                 seeds: Sequence[int], notes: Sequence[str] = (), command: str | None = None,
+                 budget: str | None = None) -> None:
+    """``table.csv``, ``table.md`` and ``runs.csv`` (every run's scores; results folders relative to
+    ``table_dir``), atomically."""
+    from vlt_mini.io import atomic_write_text
+
+    summary = summarize(table, runs)
+    atomic_write_text(table_dir / RUNS_CSV, _csv([{"table": table, **run} for run in runs]))
+    atomic_write_text(table_dir / TABLE_CSV, _csv(summary))
+    atomic_write_text(table_dir / TABLE_MD, format_markdown(table, summary, profile, dataset, test, seeds, notes,
+                                                            command, budget))
