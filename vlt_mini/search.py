@@ -105,15 +105,14 @@ class SearchConfig:
         """``paper``: SPOS / VLT's evolution (1000 evaluations) and ~50 recalibration batches (VLT_FACTS §2; the batch
         size is the training one, 64); the official code scores "the first frames" of 20 videos without saying how
         many: 100 frames is our choice, so that 1000 evaluations fit the paper's 15 GPU-hours (~54 s each).
-        ``tiny``: seconds (CI); ``cpu``: about 20 minutes on a 2-core laptop (see below)."""
+        ``tiny``: seconds (CI); ``cpu``: about 15 minutes on a 2-core laptop (see below)."""
         settings = {
             "tiny": dict(population=4, top_k=2, generations=2, mutation_children=2, crossover_children=2,
                          num_videos=2, max_frames=20, bn_batches=1, bn_batch_size=4),
-            # cpu, measured with benchmarks/bench_search.py (one thread, process CPU time, so that the other jobs on
-            # the shared 2-core machine do not count): recalibration with 8 batches of 16 pairs takes ~5 s and the
-            # tracker scores ~33 frames/s, so 20 videos × 40 frames cost ~30 s a candidate. 4 generations of 12
-            # (top 4; 5 mutation + 5 crossover children, 2 random) are 48 evaluations, ~24 minutes. All 20 validation
-            # videos, cut short, rather than a few long ones: SUC over more videos is less noisy.
+            # cpu: 4 generations of 12 (top 4; 5 mutation + 5 crossover children, 2 random) are 48 evaluations. All 20
+            # validation videos, cut to 40 frames, rather than a few long ones: SUC over more videos is less noisy.
+            # Measured in the README's cpu pipeline (the cpu network, one thread, other jobs on the 2 cores): 48
+            # evaluations in 859 s, 18 s a candidate (8 recalibration batches of 16 pairs, then 800 frames tracked).
             "cpu": dict(population=12, top_k=4, generations=4, mutation_children=5, crossover_children=5,
                         num_videos=20, max_frames=40, bn_batches=8, bn_batch_size=16),
             "paper": dict(),
