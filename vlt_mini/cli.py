@@ -62,7 +62,7 @@ def _add_demo(subparsers) -> None:
     parser.add_argument("--profile", default="cpu", choices=PROFILES,
                         help="data, network and recipe (default cpu: under 10 minutes on a 2-core CPU; tiny: seconds)")
     parser.add_argument("--iterations", type=int, default=-1,
-                        help="training iterations per network (default: 400 at cpu, the profile's schedule otherwise; "
+                        help="training iterations per network (default: 600 at cpu, the profile's schedule otherwise; "
                              "1000 is the full cpu recipe)")
     parser.add_argument("--sequential", action="store_true",
                         help="train the two networks one after the other (default: side by side with 2+ cores)")

@@ -5,7 +5,7 @@ The default (``--profile cpu``) trains both networks with the ``cpu`` recipe sho
 iterations, so that the whole job stays under 10 minutes on a 2-core laptop; ``--iterations 1000`` is the full
 ``cpu`` recipe (what the README's accuracy study reports), ``--profile tiny`` a seconds-long smoke run. With two or
 more CPU cores the two networks train side by side, one process and one thread each (two small networks on one
-thread each use two cores better than one after the other on two threads).
+thread each use two cores better than one after the other on two threads), and the trackers run two at a time.
 
 The report folder holds ``report.md`` (the table and what was run), ``scores.json``, ``success.png`` (success and
 precision plots), the attribute chart, the training runs (``train/<model>/``: loss curves, metrics, checkpoints) and
@@ -28,7 +28,7 @@ from vlt_mini.io import atomic_write_text
 
 DEMO_MODELS = {"VLT-mini": "vlt", "SiamCAR": "siamcar"}  # results folder name -> model kind
 BASELINE_TRACKERS = ("mil",)
-DEMO_ITERATIONS = {"tiny": None, "cpu": 400, "paper": None}  # None: the profile's own schedule
+DEMO_ITERATIONS = {"tiny": None, "cpu": 600, "paper": None}  # None: the profile's own schedule
 
 
 def schedule_overrides(profile: str, iterations: int | None) -> list[str]:
@@ -84,6 +84,41 @@ def train_side_by_side(runs: dict[str, tuple[str, Path]], data_root: Path, profi
         return {name: Path(future.result()) for name, future in futures.items()}
 
 
+def _track_one(name: str, checkpoint: str | None, data_root: str, result_dir: str, threads: int,
+               progress: bool) -> dict:
+    """Run one tracker (a trained network from ``checkpoint``, or the baseline ``name``) over the test split."""
+    import torch
+
+    from vlt_mini.data import open_dataset
+    from vlt_mini.runner import run_tracker, summarize_speed
+    from vlt_mini.trackers import tracker_factory
+
+    if threads:
+        torch.set_num_threads(threads)
+    factory = (tracker_factory("vlt", checkpoint=checkpoint, preset="mini-lasot") if checkpoint is not None
+               else tracker_factory(name))
+    test = open_dataset("mini-lasot", data_root, "test")
+    return summarize_speed(run_tracker(factory, test, result_dir, progress=progress, description=name))
+
+
+def track_side_by_side(jobs: dict[str, str | None], data_root: Path, results: Path, videos: int,
+                       progress: bool) -> dict[str, dict]:
+    """Run the trackers of ``jobs`` (name -> checkpoint or None) two at a time, one thread each; one progress bar."""
+    from tqdm.auto import tqdm
+
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
+        futures = {name: pool.submit(_track_one, name, checkpoint, str(data_root), str(results / name), 1, False)
+                   for name, checkpoint in jobs.items()}
+        with tqdm(total=videos * len(jobs), desc="tracking", unit="video", disable=not progress) as bar:
+            while not all(f.done() for f in futures.values()):
+                time.sleep(1.0)
+                bar.n = sum(len(list((results / name).glob("*_time.txt"))) for name in jobs)
+                bar.refresh()
+            bar.n = bar.total
+            bar.refresh()
+        return {name: future.result() for name, future in futures.items()}
+
+
 def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0, progress: bool = True,
              iterations: int | None = -1, parallel: bool | None = None) -> dict:
     """Run the whole pipeline on the embedded default; returns the evaluation scores (percent)."""
@@ -91,8 +126,6 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0,
     from vlt_mini.data.mini_lasot import generate_mini_lasot
     from vlt_mini.data.textio import read_boxes
     from vlt_mini.evaluation.report import run_evaluate
-    from vlt_mini.runner import run_tracker, summarize_speed
-    from vlt_mini.trackers import tracker_factory
     from vlt_mini.training import train_model
 
     check_profile(profile)
@@ -127,14 +160,13 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0,
     train_seconds = time.perf_counter() - train_started
 
     print(f"[3/4] tracking {len(test)} test videos with {', '.join([*DEMO_MODELS, *BASELINE_TRACKERS])}")
-    result_dirs, speeds = [], {}
-    factories = {name: tracker_factory("vlt", checkpoint=path, preset="mini-lasot") for name, path in checkpoints.items()}
-    factories.update({name: tracker_factory(name) for name in BASELINE_TRACKERS})
-    for name, factory in factories.items():
-        result_dir = work / "results" / name
-        runs_done = run_tracker(factory, test, result_dir, progress=progress, description=name)
-        speeds[name] = summarize_speed(runs_done)
-        result_dirs.append(result_dir)
+    jobs = {name: str(path) for name, path in checkpoints.items()} | {name: None for name in BASELINE_TRACKERS}
+    result_dirs = [work / "results" / name for name in jobs]
+    if parallel:
+        speeds = track_side_by_side(jobs, data_root, work / "results", len(test), progress)
+    else:
+        speeds = {name: _track_one(name, checkpoint, str(data_root), str(work / "results" / name), 0, progress)
+                  for name, checkpoint in jobs.items()}
 
     print("[4/4] evaluating (one-pass evaluation, LaSOT protocol)")
     scores = run_evaluate(
