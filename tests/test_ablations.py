@@ -151,3 +151,62 @@ def test_ablate_bad_input_exits_2(tmp_path, capsys):
 
     with pytest.raises(ValueError, match="unknown ablation table '9'"):
         run_ablation("9", tmp_path)
+
+
+def test_verdicts_and_paired_differences():
+    from vlt_mini.ablations import compare_rows, verdict
+
+    assert verdict(+2.8, [3.0, 2.0, 4.0]) == "reproduces"
+    assert verdict(+2.8, [-3.0, -2.0, -4.0]) == "opposite"
+    assert verdict(+2.8, [5.0, -4.0, 1.0]) == "within the seed spread"  # mean 0.67, std 4.7
+    assert verdict(-1.0, [-0.5]) == "reproduces"                       # one seed: no spread to compare with
+    runs = [{"row": "with-residual", "seed": 0, "suc": 40.0}, {"row": "without-residual", "seed": 0, "suc": 35.0},
+            {"row": "with-residual", "seed": 1, "suc": 30.0}, {"row": "without-residual", "seed": 1, "suc": 29.0},
+            {"row": "with-residual", "seed": 2, "suc": 50.0}]  # seed 2 has no pair: left out
+    [entry] = compare_rows("5c", runs)
+    assert (entry["row"], entry["reference"], entry["seeds"]) == ("with-residual", "without-residual", [0, 1])
+    assert entry["deltas"] == [5.0, 1.0] and entry["delta_mean"] == 3.0
+    assert entry["delta_std"] == pytest.approx(np.std([5.0, 1.0], ddof=1))
+    assert entry["paper_delta"] == pytest.approx(63.9 - 61.1) and entry["verdict"] == "reproduces"
+    assert compare_rows("5c", runs[:1]) == []
+
+
+def test_read_runs_names_the_bad_line(tmp_path):
+    from vlt_mini.ablations import read_runs
+
+    with pytest.raises(FileNotFoundError, match="no ablation runs"):
+        read_runs(tmp_path)
+    (tmp_path / "runs.csv").write_text("table,row,seed,suc,norm_prec,prec,results\n5c,with-residual,0,40,41,42,x\n"
+                                       "5c,without-residual,zero,1,2,3,y\n")
+    with pytest.raises(ValueError, match=r"runs.csv, line 3"):
+        read_runs(tmp_path)
+
+
+def test_ablate_reuses_a_training_from_elsewhere_and_copies_identical_results(tiny_mini_lasot, tmp_path, capsys):
+    from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE
+    from vlt_mini.training import train_model
+
+    elsewhere = tmp_path / "study" / "VLT-mini"  # e.g. a `vlt-mini train` run of the same recipe
+    final = train_model("vlt", tiny_mini_lasot, elsewhere, "tiny", 0, candidate=VLT_SCAR_CANDIDATE, overrides=FAST,
+                        progress=False)
+    stamp = final.stat().st_mtime_ns
+    out = tmp_path / "ablations"
+    base = ["--profile", "tiny", "--seeds", "1", "--root", str(tiny_mini_lasot), "--out", str(out),
+            "--device", "cpu", "--no-progress", *FAST]
+    common = [*base, "--reuse", str(tmp_path / "study")]
+    assert main(["ablate", "--table", "5c", "--rows", "with-residual", *common]) == 0
+    assert "reusing the identical training" in capsys.readouterr().out
+    seed_dir = out / "table5c" / "with-residual" / "seed0"
+    assert not (seed_dir / "train").exists() and final.stat().st_mtime_ns == stamp
+    # Table 5b's reference row: the same training and the same test setting -> the results are copied, not tracked
+    assert main(["ablate", "--table", "5b", "--rows", "searched-block", *common]) == 0
+    assert "copying its results" in capsys.readouterr().out
+    copied = sorted(p.name for p in (out / "table5b" / "searched-block" / "seed0" / "results" / "searched-block").glob("*.txt"))
+    original = seed_dir / "results" / "with-residual"
+    assert copied == sorted(p.name for p in original.glob("*.txt")) and copied
+    for name in copied:
+        assert (out / "table5b" / "searched-block" / "seed0" / "results" / "searched-block" / name).read_text() == \
+            (original / name).read_text()
+    assert (out / "directions.md").is_file() is False  # no pair of rows run yet: nothing to compare
+    assert main(["ablate", "--table", "5c", "--reuse", str(tmp_path / "nowhere"), *base]) == 2
+    assert "--reuse: no folder" in capsys.readouterr().err

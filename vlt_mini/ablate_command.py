@@ -20,7 +20,8 @@ from typing import Sequence
 
 from vlt_mini.ablations import (METRICS, SETUP_NAME, TABLE_MD, TABLE_ROWS, TABLES, Row, Training,
                                 check_table, default_root, replace_sentences, resolve_candidates, select_rows,
-                                summarize, tracker_preset, training_overrides, training_setup, write_tables)
+                                summarize, tracker_preset, training_overrides, training_setup, write_directions,
+                                write_tables)
 from vlt_mini.config import PROFILES
 
 
@@ -57,6 +58,7 @@ def _setup_record(training: Training, candidate, setup, profile: str, seed: int,
 
     configs = config_to_dict(setup)
     configs["train"] = {k: v for k, v in configs["train"].items() if k not in RESUME_FREE_FIELDS}
+    configs["model"]["use_modamixer"] = training.kind != "siamcar"  # as the trainer sets it
     return {"kind": training.kind, "profile": profile, "seed": seed, "candidate": candidate.to_dict(),
             "configs": configs, "dataset": dataset, "root": str(Path(root).resolve()) if root else None}
 
@@ -82,19 +84,73 @@ def check_setup(seed_dir: Path, record: dict) -> None:
                          "or remove that folder")
 
 
-def find_finished_training(out_root: Path, record: dict, exclude: Path) -> Path | None:
-    """A finished ``model_final.pt`` of an identical training in another table's folder under ``out_root``."""
+def _comparable_training_config(config: dict) -> dict:
+    """A trainer's ``config.json`` in the shape of ``_setup_record`` (without profile / seed, kept in ``train``)."""
+    from vlt_mini.training.trainer import RESUME_FREE_FIELDS
+
+    sources = config.get("sources", [])
+    dataset = sources[0]["dataset"] if len(sources) == 1 and sources[0].get("split") == "train" else None
+    root = str(Path(sources[0]["root"]).resolve()) if dataset else None
+    train = {k: v for k, v in config["train"].items() if k not in RESUME_FREE_FIELDS}
+    return {"kind": config["kind"], "profile": config.get("profile"), "seed": train.get("seed"),
+            "candidate": config.get("candidate"),
+            "configs": {"model": config["model"], "train": train, "pairs": config["pairs"]},
+            "dataset": dataset, "root": root}
+
+
+def find_finished_training(out_root: Path, record: dict, exclude: Path,
+                           reuse_dirs: Sequence[Path] = ()) -> Path | None:
+    """A finished ``model_final.pt`` of an identical training: in another table's folder under ``out_root``, else
+    in a training folder (``config.json`` beside ``model_final.pt``) anywhere under one of ``reuse_dirs``."""
     from vlt_mini.training.checkpoints import FINAL_MODEL_NAME
 
     for path in sorted(out_root.glob(f"table*/*/seed*/{SETUP_NAME}")):
+        setup = json.loads(path.read_text())
         final = path.parent / "train" / FINAL_MODEL_NAME
-        if path.parent != exclude and final.is_file() and json.loads(path.read_text())["training"] == record:
+        if not final.is_file() and setup.get("reused"):  # that folder reused a training itself
+            final = Path(os.path.normpath(path.parent / setup["reused"]))
+        if path.parent != exclude and final.is_file() and setup["training"] == record:
             return final
+    for reuse_dir in reuse_dirs:
+        for final in sorted(Path(reuse_dir).rglob(FINAL_MODEL_NAME)):
+            config_path = final.parent / "config.json"
+            if not config_path.is_file() or Path(exclude) in final.parents:
+                continue
+            try:
+                if _comparable_training_config(json.loads(config_path.read_text())) == record:
+                    return final
+            except (KeyError, TypeError, IndexError, ValueError):
+                continue  # not a trainer's config.json
+    return None
+
+
+def reusable_results(out_root: Path, record: dict, row: Row, test, exclude: Path) -> Path | None:
+    """Complete results of a row with the same test-time setting (sentence, language on / off) of an identical
+    training in another table's folder under ``out_root``: the tracker is deterministic, tracking again would give the
+    same files."""
+    for path in sorted(out_root.glob(f"table*/*/seed*/{SETUP_NAME}")):
+        if path.parent == exclude or json.loads(path.read_text())["training"] != record:
+            continue
+        for other in TABLE_ROWS.get(path.parents[2].name.removeprefix("table"), ()):
+            results = path.parent / "results" / other.slug
+            if (other.use_language, other.sentence) == (row.use_language, row.sentence) and \
+                    results_complete(results, test):
+                return results
     return None
 
 
 def results_complete(results_dir: Path, test) -> bool:
     return all((results_dir / f"{sequence.name}.txt").is_file() for sequence in test)
+
+
+def copy_results(source: Path, target: Path, test) -> None:
+    """The result files (boxes and times) of ``test`` from ``source`` to ``target``, each written atomically."""
+    from vlt_mini.io import atomic_write_text
+
+    for sequence in test:
+        for name in (f"{sequence.name}.txt", f"{sequence.name}_time.txt"):
+            if (source / name).is_file():
+                atomic_write_text(target / name, (source / name).read_text())
 
 
 def score_run(test, row: Row, seed: int, results: Path) -> dict:
@@ -108,9 +164,10 @@ def score_run(test, row: Row, seed: int, results: Path) -> dict:
 def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequence[int] = 1,
                  rows: Sequence[str] | None = None, dataset: str = "mini-lasot", root=None, candidate=None,
                  symmetric_candidate=None, overrides: Sequence[str] = (), device: str = "auto",
-                 progress: bool = True, command: str | None = None) -> list[dict]:
+                 progress: bool = True, command: str | None = None, reuse: Sequence = ()) -> list[dict]:
     """Train, track and score every (selected) row of ``table`` for each seed; returns the table's rows (as in
-    ``table.csv``). ``seeds``: a count (seeds 0..N-1) or a list of seeds."""
+    ``table.csv``). ``seeds``: a count (seeds 0..N-1) or a list of seeds. ``reuse``: folders searched for finished
+    trainings identical to a row's (e.g. ``vlt-mini train`` or ``study_accuracy`` runs), used instead of training."""
     from vlt_mini.data import open_dataset
     from vlt_mini.io import atomic_write_text
     from vlt_mini.runner import run_tracker
@@ -118,6 +175,10 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
     from vlt_mini.training.checkpoints import FINAL_MODEL_NAME
 
     table, out_dir = check_table(table), Path(out_dir)
+    reuse = [Path(path) for path in reuse]
+    missing = [str(path) for path in reuse if not path.is_dir()]
+    if missing:
+        raise ValueError(f"--reuse: no folder {', '.join(missing)}")
     seeds = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
     if not seeds or min(seeds) < 0:
         raise ValueError(f"seeds: give a count >= 1 or seeds >= 0, got {seeds}")
@@ -155,7 +216,7 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
             check_setup(seed_dir, record)
             checkpoint = None
             if not (seed_dir / "train" / FINAL_MODEL_NAME).is_file():
-                checkpoint = find_finished_training(out_dir, record, seed_dir)
+                checkpoint = find_finished_training(out_dir, record, seed_dir, reuse)
             if checkpoint is not None:
                 print(f"table {table} · {training.slug} · seed {seed}: reusing the identical training {checkpoint}")
             atomic_write_text(seed_dir / SETUP_NAME, json.dumps(
@@ -170,7 +231,12 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
                     raise ValueError(f"table {table} · {training.slug} · seed {seed}: {error}") from None
             for row in members:
                 results = seed_dir / "results" / row.slug
-                if row in wanted:
+                copied = reusable_results(out_dir, record, row, test, seed_dir) if row in wanted else None
+                if copied is not None and not results_complete(results, test):
+                    print(f"table {table} · {row.slug} · seed {seed}: same checkpoint and test setting as {copied}; "
+                          "copying its results")
+                    copy_results(copied, results, test)
+                elif row in wanted:
                     run_tracker(models.tracker_factory(checkpoint, preset, row.use_language),
                                 replace_sentences(test, row.sentence), results, progress,
                                 use_language=row.use_language, description=f"{row.slug} seed {seed}")
@@ -212,6 +278,9 @@ def add_ablate_parser(subparsers) -> None:
                         "best_candidate.json; default: the official VLT_SCAR candidate)")
     parser.add_argument("--symmetric-candidate", type=Path, default=None,
                         help="Table 5a: best_candidate.json of `vlt-mini search --symmetric`")
+    parser.add_argument("--reuse", type=Path, action="append", default=[], metavar="DIR",
+                        help="a folder searched for finished trainings identical to a row's (config.json beside "
+                             "model_final.pt, e.g. from `vlt-mini train`); repeatable")
     parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
@@ -227,6 +296,8 @@ def format_command(args) -> str:
                         ("--symmetric-candidate", args.symmetric_candidate)):
         parts += [flag, str(value)] if value is not None else []
     parts += ["--dataset", args.dataset] if args.dataset != "mini-lasot" else []
+    for path in args.reuse:
+        parts += ["--reuse", str(path)]
     return " ".join(shlex.quote(part) for part in [*parts, *args.overrides])
 
 
@@ -246,5 +317,8 @@ def command_ablate(args) -> None:
             continue
         run_ablation(table, args.out, args.profile, args.seeds, wanted, args.dataset, args.root,
                      args.candidate, args.symmetric_candidate, args.overrides, args.device,
-                     not args.no_progress, format_command(args))
+                     not args.no_progress, format_command(args), args.reuse)
         print((args.out / f"table{table}" / TABLE_MD).read_text())
+    directions = write_directions(args.out)
+    if directions is not None:
+        print(directions.read_text())

@@ -311,3 +311,118 @@ def write_tables(table_dir: Path, table: str, runs: list[dict], profile: str, da
     atomic_write_text(table_dir / TABLE_CSV, _csv(summary))
     atomic_write_text(table_dir / TABLE_MD, format_markdown(table, summary, profile, dataset, test, seeds, notes,
                                                             command, budget))
+
+
+# ------------------------------------------------------------------------------------- which directions reproduce
+# Per table, the (row, reference row) pairs whose SUC difference is the paper's claim.
+COMPARISONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "3": (("modamixer", "baseline"), ("ass-vision-only", "baseline"), ("modamixer-ass", "baseline")),
+    "4": tuple((f"{mode}-{variant}", f"{mode}-with-sentence") for mode in ("0-tensor", "template")
+               for variant in ("without-sentence", "other-video-sentence", "generic-sentence"))
+         + (("template-with-sentence", "0-tensor-with-sentence"),),
+    "5a": (("asymmetric", "symmetric"),),
+    "5b": (("searched-block", "fixed-shuffle-block"),),
+    "5c": (("with-residual", "without-residual"),),
+    "8a": (("language-75", "language-50"), ("language-100", "language-50")),
+}
+VERDICTS = ("reproduces", "opposite", "within the seed spread")
+
+
+def verdict(paper_delta: float, deltas: Sequence[float]) -> str:
+    """"reproduces" when our mean paired difference has the paper's sign and is larger than its seed spread (sample
+    std), "opposite" when it has the other sign and is larger than the spread, else "within the seed spread"."""
+    mean = statistics.mean(deltas)
+    spread = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
+    if abs(mean) <= spread or mean == 0:
+        return VERDICTS[2]
+    return VERDICTS[0] if (mean > 0) == (paper_delta > 0) else VERDICTS[1]
+
+
+def compare_rows(table: str, runs: Sequence[dict]) -> list[dict]:
+    """The paper's claims of ``table`` against ours: per comparison, the paper's SUC difference and our difference
+    paired by seed (mean, sample std, per seed), and a ``verdict``. ``runs``: ``runs.csv``'s rows (or
+    ``run_ablation``'s). Comparisons without a common seed are left out."""
+    from vlt_mini.evaluation.published import ablation_table
+
+    paper = {row.row: row.lasot_suc for row in ablation_table(check_table(table))}
+    rows = {row.slug: row for row in TABLE_ROWS[table]}
+    suc = {(run["row"], int(run["seed"])): float(run["suc"]) for run in runs}
+    comparisons = []
+    for slug, reference in COMPARISONS[table]:
+        seeds = sorted(seed for (row, seed) in suc if row == slug and (reference, seed) in suc)
+        if not seeds:
+            continue
+        deltas = [suc[slug, seed] - suc[reference, seed] for seed in seeds]
+        paper_delta = paper[rows[slug].paper_row] - paper[rows[reference].paper_row]
+        comparisons.append({
+            "table": table, "row": slug, "reference": reference, "setting": rows[slug].setting,
+            "reference_setting": rows[reference].setting, "paper_delta": paper_delta,
+            "delta_mean": statistics.mean(deltas), "delta_std": statistics.stdev(deltas) if len(deltas) > 1 else None,
+            "deltas": deltas, "seeds": seeds, "verdict": verdict(paper_delta, deltas)})
+    return comparisons
+
+
+def read_runs(table_dir) -> list[dict]:
+    """``runs.csv`` of a table folder (``vlt-mini ablate``'s or the committed ``results/``), numbers as numbers."""
+    path = Path(table_dir) / RUNS_CSV
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no ablation runs there (run `vlt-mini ablate --table ... --out ...`)")
+    runs = []
+    with path.open(newline="") as stream:
+        for line, run in enumerate(csv.DictReader(stream), start=2):
+            try:
+                runs.append({**run, "seed": int(run["seed"]), **{key: float(run[key]) for key, _ in METRICS}})
+            except (KeyError, ValueError) as error:
+                raise ValueError(f"{path}, line {line}: not an ablation run ({error})") from None
+    return runs
+
+
+def format_directions(comparisons: Sequence[dict]) -> str:
+    """A Markdown table of ``compare_rows`` results (several tables at once)."""
+    lines = ["| table | comparison | paper ΔSUC | ours ΔSUC (mean ± std) | per seed | verdict |",
+             "| --- | --- | ---: | ---: | --- | --- |"]
+    for entry in comparisons:
+        per_seed = ", ".join(f"{delta:+.1f}" for delta in entry["deltas"])
+        lines.append(f"| {entry['table']} | {entry['setting']} vs {entry['reference_setting']} | "
+                     f"{entry['paper_delta']:+.1f} | {_cell(entry['delta_mean'], entry['delta_std'])} | {per_seed} | "
+                     f"{entry['verdict']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_directions(out_dir) -> Path | None:
+    """``OUT/directions.md``: ``format_directions`` over every ``OUT/table<T>/runs.csv``; None when there is none."""
+    from vlt_mini.io import atomic_write_text
+
+    out_dir = Path(out_dir)
+    comparisons = [entry for table in TABLES if (out_dir / f"table{table}" / RUNS_CSV).is_file()
+                   for entry in compare_rows(table, read_runs(out_dir / f"table{table}"))]
+    if not comparisons:
+        return None
+    text = ("# Which of the paper's directions reproduce\n\nΔSUC = SUC of the row minus SUC of the reference, paired "
+            "by training seed (ours: mean ± sample std over seeds; paper: LaSOT). Verdict: \"reproduces\" when our "
+            "mean has the paper's sign and exceeds the seed spread, \"opposite\" when it has the other sign and "
+            "exceeds it, else \"within the seed spread\".\n\n" + format_directions(comparisons))
+    atomic_write_text(out_dir / "directions.md", text)
+    return out_dir / "directions.md"
+
+
+def directions_figure(comparisons: Sequence[dict]):
+    """Paper ΔSUC (grey) next to ours (per seed as dots, mean as a bar) for each comparison."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8, 0.45 * len(comparisons) + 1.4))
+    ax = figure.add_subplot()
+    for y, entry in enumerate(comparisons):
+        ax.barh(y - 0.2, entry["paper_delta"], height=0.35, color="#9e9e9e", label="paper (LaSOT)" if y == 0 else None)
+        colour = {"reproduces": "#2ca02c", "opposite": "#d62728"}.get(entry["verdict"], "#ff7f0e")
+        ax.barh(y + 0.2, entry["delta_mean"], height=0.35, color=colour, alpha=0.8,
+                label="ours (mean; colour = verdict)" if y == 0 else None)
+        ax.plot(entry["deltas"], [y + 0.2] * len(entry["deltas"]), "k.", markersize=5)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(comparisons)))
+    ax.set_yticklabels([f"T{e['table']}: {e['row']} − {e['reference']}" for e in comparisons], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("ΔSUC (points); dots: our seeds")
+    ax.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    return figure
