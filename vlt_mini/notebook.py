@@ -77,8 +77,33 @@ def setup(seed: int = 0) -> NotebookSetup:
     except ImportError:  # pragma: no cover
         pass
     matplotlib.rcParams.update({"figure.dpi": 90, "axes.grid": True, "grid.alpha": 0.3})
+    show_figures_inline()
     profile = default_notebook_profile()
     folder = data_dir()
     folder.mkdir(parents=True, exist_ok=True)
     print(f"profile: {profile} (set VLT_MINI_PROFILE to change) | data: {folder}")
     return NotebookSetup(profile, folder, seed)
+
+
+def show_figures_inline(dpi: int = 90) -> bool:
+    """Let Jupyter draw the ``matplotlib.figure.Figure`` objects the package returns (``ope_figure(scores)`` as a
+    cell's last line, or ``display(figure)``): those figures are not pyplot's, so the inline backend does not know
+    them. Registers a PNG formatter; False outside IPython."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return False
+    shell = get_ipython()
+    if shell is None:
+        return False
+    from matplotlib.figure import Figure
+
+    from vlt_mini.evaluation.plots import figure_png
+
+    def png(figure: Figure) -> bytes | None:
+        if getattr(figure.canvas, "manager", None) is not None:
+            return None  # a pyplot figure: the inline backend shows it when the cell ends
+        return figure_png(figure, dpi=dpi)
+
+    shell.display_formatter.formatters["image/png"].for_type(Figure, png)
+    return True
