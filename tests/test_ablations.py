@@ -210,3 +210,20 @@ def test_ablate_reuses_a_training_from_elsewhere_and_copies_identical_results(ti
     assert (out / "directions.md").is_file() is False  # no pair of rows run yet: nothing to compare
     assert main(["ablate", "--table", "5c", "--reuse", str(tmp_path / "nowhere"), *base]) == 2
     assert "--reuse: no folder" in capsys.readouterr().err
+
+
+def test_ablate_jobs_in_parallel_train_a_shared_row_once(tiny_mini_lasot, tmp_path, capsys):
+    out = tmp_path / "ablations"
+    command = ["ablate", "--table", "5b,5c", "--profile", "tiny", "--seeds", "1", "--root", str(tiny_mini_lasot),
+               "--out", str(out), "--device", "cpu", "--no-progress", "--jobs", "2", *FAST]
+    assert main(command) == 0
+    trained = [path.parts[-4] for path in out.glob("table5*/*/seed0/train/model_final.pt")]
+    # four rows, three trainings: Table 5b's searched block and Table 5c's residual are the same VLT-mini
+    assert sorted(trained) in (["fixed-shuffle-block", "searched-block", "without-residual"],
+                               ["fixed-shuffle-block", "with-residual", "without-residual"])
+    for table, rows in (("5b", ["fixed-shuffle-block", "searched-block"]), ("5c", ["without-residual", "with-residual"])):
+        summary = list(csv.DictReader((out / f"table{table}" / "table.csv").open()))
+        assert [row["row"] for row in summary] == rows and all(row["seeds"] == "0" for row in summary)
+    assert "--jobs 2" in (out / "table5c" / "table.md").read_text()
+    assert main([*command[:-6], "--jobs", "0", *FAST]) == 2
+    assert "--jobs must be >= 1" in capsys.readouterr().err
