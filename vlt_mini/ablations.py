@@ -377,6 +377,10 @@ def read_runs(table_dir) -> list[dict]:
     return runs
 
 
+def _signed_cell(mean: float, std: float | None) -> str:
+    return f"{mean:+.1f}" if std is None else f"{mean:+.1f} ± {std:.1f}"
+
+
 def format_directions(comparisons: Sequence[dict]) -> str:
     """A Markdown table of ``compare_rows`` results (several tables at once)."""
     lines = ["| table | comparison | paper ΔSUC | ours ΔSUC (mean ± std) | per seed | verdict |",
@@ -384,7 +388,7 @@ def format_directions(comparisons: Sequence[dict]) -> str:
     for entry in comparisons:
         per_seed = ", ".join(f"{delta:+.1f}" for delta in entry["deltas"])
         lines.append(f"| {entry['table']} | {entry['setting']} vs {entry['reference_setting']} | "
-                     f"{entry['paper_delta']:+.1f} | {_cell(entry['delta_mean'], entry['delta_std'])} | {per_seed} | "
+                     f"{entry['paper_delta']:+.1f} | {_signed_cell(entry['delta_mean'], entry['delta_std'])} | {per_seed} | "
                      f"{entry['verdict']} |")
     return "\n".join(lines) + "\n"
 
