@@ -334,8 +334,8 @@ def run_jobs(args, selected: dict) -> None:
 
     from tqdm.auto import tqdm
 
-    for table in selected:  # bad candidates, overrides or data fail here, before any process starts
-        resolve_candidates(args.candidate, args.symmetric_candidate)
+    resolve_candidates(args.candidate, args.symmetric_candidate)  # bad input fails here, before any process starts
+    for table in selected:
         for row in TABLE_ROWS[table]:
             training_setup(row.training, args.profile, args.overrides)
     root = default_root(args.dataset, args.root, args.profile, not args.no_progress)  # made once, not per job

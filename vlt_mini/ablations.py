@@ -262,10 +262,11 @@ def summarize(table: str, runs: list[dict]) -> list[dict]:
     return summary
 
 
-def _cell(mean, std) -> str:
+def _cell(mean, std, signed: bool = False) -> str:
     if mean is None:
         return "–"
-    return f"{mean:.1f}" if std is None else f"{mean:.1f} ± {std:.1f}"
+    value = f"{mean:+.1f}" if signed else f"{mean:.1f}"
+    return value if std is None else f"{value} ± {std:.1f}"
 
 
 def _csv(rows: list[dict]) -> str:
@@ -333,7 +334,7 @@ def verdict(paper_delta: float, deltas: Sequence[float]) -> str:
     std), "opposite" when it has the other sign and is larger than the spread, else "within the seed spread"."""
     mean = statistics.mean(deltas)
     spread = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
-    if abs(mean) <= spread or mean == 0:
+    if abs(mean) <= spread:
         return VERDICTS[2]
     return VERDICTS[0] if (mean > 0) == (paper_delta > 0) else VERDICTS[1]
 
@@ -377,10 +378,6 @@ def read_runs(table_dir) -> list[dict]:
     return runs
 
 
-def _signed_cell(mean: float, std: float | None) -> str:
-    return f"{mean:+.1f}" if std is None else f"{mean:+.1f} ± {std:.1f}"
-
-
 def format_directions(comparisons: Sequence[dict]) -> str:
     """A Markdown table of ``compare_rows`` results (several tables at once)."""
     lines = ["| table | comparison | paper ΔSUC | ours ΔSUC (mean ± std) | per seed | verdict |",
@@ -388,7 +385,7 @@ def format_directions(comparisons: Sequence[dict]) -> str:
     for entry in comparisons:
         per_seed = ", ".join(f"{delta:+.1f}" for delta in entry["deltas"])
         lines.append(f"| {entry['table']} | {entry['setting']} vs {entry['reference_setting']} | "
-                     f"{entry['paper_delta']:+.1f} | {_signed_cell(entry['delta_mean'], entry['delta_std'])} | {per_seed} | "
+                     f"{entry['paper_delta']:+.1f} | {_cell(entry['delta_mean'], entry['delta_std'], signed=True)} | {per_seed} | "
                      f"{entry['verdict']} |")
     return "\n".join(lines) + "\n"
 

@@ -125,6 +125,7 @@ class TrackingExplorer:
         self.run: ExplorerRun | None = None
         self.default_suc: dict[tuple, float] = {}  # (video, network, mode) -> SUC with the default knobs and sentence
         self.tracked = 0                            # how many times a video has been tracked (tests, curiosity)
+        self._updating = False                      # True while controls are set together: no re-tracking then
 
         first = next(iter(self.sequences.values()))
         self.video = widgets.Dropdown(options=list(self.sequences), value=first.name, description="video")
@@ -150,7 +151,6 @@ class TrackingExplorer:
         self.widget = widgets.VBox([
             widgets.HBox([self.video, self.frame]), self.network, self.language, self.sentence,
             widgets.HBox(list(self.knobs.values())), widgets.HBox([self.reset, self.status]), self.image])
-        self._updating = False
         self.recompute()
 
     # ------------------------------------------------------------------ state
