@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from vlt_mini.language import DEFAULT_TEXT_MODEL, TextEncoder
+from vlt_mini.models.text_encoder import DEFAULT_TEXT_MODEL, TextEncoder
 
 SHARED_NLP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lasot_test_annos" / "nlp"
 

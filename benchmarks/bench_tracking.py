@@ -39,10 +39,10 @@ def main() -> None:
 
     from vlt_mini.data import open_dataset
     from vlt_mini.data.mini_lasot import generate_mini_lasot
-    from vlt_mini.language import TextEncoder
+    from vlt_mini.models.text_encoder import TextEncoder
     from vlt_mini.models import VLTConfig, VLTNet
-    from vlt_mini.tracker import VLTTracker
-    from vlt_mini.trackers.baselines import OpenCVMILTracker
+    from vlt_mini.tracking.tracker import VLTTracker
+    from vlt_mini.tracking.baselines import OpenCVMILTracker
 
     root = args.root or generate_mini_lasot(Path(tempfile.gettempdir()) / "vlt-mini-bench-cpu", "cpu", 0, progress=False)
     sequences = list(open_dataset("mini-lasot", root, "test"))[: args.videos]

@@ -114,7 +114,7 @@ def compare_optimizers(root: Path, iterations: int) -> None:
         start = time.perf_counter()
         summary = trainer.train()
         if validation is None:
-            from vlt_mini.language import TextEncoder
+            from vlt_mini.models.text_encoder import TextEncoder
             from vlt_mini.training import PairDataset, SentenceTable
 
             val_sources = [PairSource(open_dataset("mini-lasot", root, "val"))]

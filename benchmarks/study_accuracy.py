@@ -51,8 +51,8 @@ def main() -> None:
     from vlt_mini.data.mini_lasot import generate_mini_lasot
     from vlt_mini.evaluation.report import evaluate_trackers
     from vlt_mini.io import atomic_write_text
-    from vlt_mini.runner import run_tracker, summarize_speed
-    from vlt_mini.trackers import tracker_factory
+    from vlt_mini.tracking.runner import run_tracker, summarize_speed
+    from vlt_mini.tracking import tracker_factory
     from vlt_mini.training import train_model
 
     progress = not args.no_progress

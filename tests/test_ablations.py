@@ -6,7 +6,7 @@ import csv
 import numpy as np
 import pytest
 
-from vlt_mini.ablations import (CANDIDATE_SOURCES, GENERIC_SENTENCE, TABLE_ROWS, TABLES, override_key,
+from vlt_mini.experiments.ablations import (CANDIDATE_SOURCES, GENERIC_SENTENCE, TABLE_ROWS, TABLES, override_key,
                                 replace_sentences, resolve_candidates, select_rows, training_overrides,
                                 training_setup)
 from vlt_mini.cli import main
@@ -80,8 +80,8 @@ def test_candidates_fall_back_to_the_official_one(tmp_path):
 
 def test_replaced_sentences_reach_the_tracker(tiny_mini_lasot, tmp_path):
     from vlt_mini.data import open_dataset
-    from vlt_mini.runner import run_tracker
-    from vlt_mini.trackers.base import Tracker
+    from vlt_mini.tracking.runner import run_tracker
+    from vlt_mini.tracking.base import Tracker
 
     test = open_dataset("mini-lasot", tiny_mini_lasot, "test")
     seen = {}
@@ -147,14 +147,14 @@ def test_ablate_bad_input_exits_2(tmp_path, capsys):
     assert "no row nope" in capsys.readouterr().err
     assert main(["ablate", "--table", "5c", "--out", str(tmp_path), "model.mixer_residual=false"]) == 2
     assert "the ablation's rows set it" in capsys.readouterr().err
-    from vlt_mini.ablate_command import run_ablation
+    from vlt_mini.experiments.command import run_ablation
 
     with pytest.raises(ValueError, match="unknown ablation table '9'"):
         run_ablation("9", tmp_path)
 
 
 def test_verdicts_and_paired_differences():
-    from vlt_mini.ablations import compare_rows, verdict
+    from vlt_mini.experiments.ablations import compare_rows, verdict
 
     assert verdict(+2.8, [3.0, 2.0, 4.0]) == "reproduces"
     assert verdict(+2.8, [-3.0, -2.0, -4.0]) == "opposite"
@@ -172,7 +172,7 @@ def test_verdicts_and_paired_differences():
 
 
 def test_read_runs_names_the_bad_line(tmp_path):
-    from vlt_mini.ablations import read_runs
+    from vlt_mini.experiments.ablations import read_runs
 
     with pytest.raises(FileNotFoundError, match="no ablation runs"):
         read_runs(tmp_path)

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vlt_mini.crops import context_side, crop, search_window, template_window
+from vlt_mini.data.crops import context_side, crop, search_window, template_window
 
 
 def test_context_side_is_pysots():

@@ -4,7 +4,7 @@ import json
 import pytest
 
 from vlt_mini.cli import main as cli_main
-from vlt_mini.demo import run_demo, schedule_overrides
+from vlt_mini.experiments.demo import run_demo, schedule_overrides
 
 
 def test_schedule_overrides_shorten_the_recipe():

@@ -9,10 +9,10 @@ import torch
 
 from vlt_mini.data import open_dataset
 from vlt_mini.evaluation.ope import evaluate_sequence
-from vlt_mini.explorer import TrackingExplorer, explorer_figure, track_with_maps
+from vlt_mini.experiments.explorer import TrackingExplorer, explorer_figure, track_with_maps
 from vlt_mini.models import VLTConfig, VLTNet
-from vlt_mini.runner import track_sequence
-from vlt_mini.tracker import PRESETS, TrackerHyperParameters, VLTTracker
+from vlt_mini.tracking.runner import track_sequence
+from vlt_mini.tracking.tracker import PRESETS, TrackerHyperParameters, VLTTracker
 
 LANGUAGE_DIM = 16
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 
 from vlt_mini.config import apply_overrides
-from vlt_mini.losses import (LossConfig, box_loss, centerness_loss, centerness_target, classification_loss,
+from vlt_mini.models.losses import (LossConfig, box_loss, centerness_loss, centerness_target, classification_loss,
                              iou_losses, location_offset, score_map_locations, siamcar_loss, siamcar_targets)
 from vlt_mini.models.head import (HeadConfig, HeadOutput, SiamCARHead, center_crop_bounds, feature_map_size,
                                   xcorr_depthwise)

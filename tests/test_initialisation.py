@@ -31,7 +31,7 @@ def sources(tiny_mini_lasot):
 
 @pytest.fixture(scope="module")
 def encoder():
-    from vlt_mini.language import TextEncoder
+    from vlt_mini.models.text_encoder import TextEncoder
 
     return TextEncoder()
 

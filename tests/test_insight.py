@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from matplotlib.figure import Figure
 
-from vlt_mini import insight
+from vlt_mini.experiments import insight
 from vlt_mini.models import VLTConfig, VLTNet
 
 LANGUAGE_DIM = 16  # a small random f_l instead of BERT

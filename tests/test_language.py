@@ -6,8 +6,8 @@ import json
 import pytest
 import torch
 
-from vlt_mini import language
-from vlt_mini.language import (DEFAULT_TEXT_MODEL, TextEncoder, TextEncoderConfig, TextModelUnavailable,
+from vlt_mini.models import text_encoder as language
+from vlt_mini.models.text_encoder import (DEFAULT_TEXT_MODEL, TextEncoder, TextEncoderConfig, TextModelUnavailable,
                                model_cache_key)
 
 

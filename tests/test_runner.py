@@ -7,10 +7,10 @@ import pytest
 
 from vlt_mini.data.sequence import Sequence
 from vlt_mini.data.textio import read_boxes
-from vlt_mini.runner import run_tracker, summarize_speed
-from vlt_mini.trackers import TRACKERS, make_tracker, tracker_factory
-from vlt_mini.trackers.base import Tracker, check_init_box
-from vlt_mini.trackers.baselines import OpenCVMILTracker, StaticBoxTracker
+from vlt_mini.tracking.runner import run_tracker, summarize_speed
+from vlt_mini.tracking import TRACKERS, make_tracker, tracker_factory
+from vlt_mini.tracking.base import Tracker, check_init_box
+from vlt_mini.tracking.baselines import OpenCVMILTracker, StaticBoxTracker
 
 
 def moving_square_video(folder: Path, name: str = "square-1", frames: int = 12, step: int = 3) -> Sequence:

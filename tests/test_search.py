@@ -12,7 +12,7 @@ import torch
 
 from vlt_mini.cli import main as cli_main
 from vlt_mini.models.candidate import NUM_GENES, VLT_SCAR_CANDIDATE, Candidate
-from vlt_mini.search import (BEST_NAME, LOG_NAME, TOP_DIR, EvolutionarySearch, SearchConfig, crossover, mutate,
+from vlt_mini.search.evolution import (BEST_NAME, LOG_NAME, TOP_DIR, EvolutionarySearch, SearchConfig, crossover, mutate,
                              read_evaluations)
 
 SMALL = dict(population=2, top_k=2, generations=2, mutation_children=1, crossover_children=1)  # 4 evaluations
@@ -28,7 +28,7 @@ def one_thread():
 
 @pytest.fixture(scope="module")
 def encoder():
-    from vlt_mini.language import TextEncoder
+    from vlt_mini.models.text_encoder import TextEncoder
 
     return TextEncoder()
 
@@ -49,7 +49,7 @@ def supernet(tiny_mini_lasot, tmp_path_factory, encoder):
 
 @pytest.fixture(scope="module")
 def setup(supernet, tiny_mini_lasot, encoder):
-    from vlt_mini.search_command import prepare_search
+    from vlt_mini.search.command import prepare_search
 
     return prepare_search(supernet, "mini-lasot", tiny_mini_lasot, SearchConfig.for_profile("tiny"), "cpu", encoder)
 
@@ -57,7 +57,7 @@ def setup(supernet, tiny_mini_lasot, encoder):
 @pytest.fixture(scope="module")
 def small_evaluator(setup):
     """The tiny profile's fitness cut down to one 8-frame video and one recalibration batch (a fraction of a second)."""
-    from vlt_mini.search import FitnessEvaluator, truncate
+    from vlt_mini.search.evolution import FitnessEvaluator, truncate
 
     base = setup.evaluator
     return FitnessEvaluator(setup.model, base.text_encoder, [truncate(base.videos[0], 8)],
@@ -135,8 +135,8 @@ def test_budget_respected_duplicates_skipped_elitism(setup, tmp_path):
 
 def test_fitness_is_suc_of_the_tracker_and_the_supernet_is_left_as_it_was(setup, small_evaluator, tmp_path):
     from vlt_mini.evaluation.ope import evaluate_ope
-    from vlt_mini.runner import run_tracker
-    from vlt_mini.tracker import VLTTracker
+    from vlt_mini.tracking.runner import run_tracker
+    from vlt_mini.tracking.tracker import VLTTracker
     from vlt_mini.training.batchnorm import recalibrate_batch_norm
 
     assert len(setup.evaluator.videos) == 2 and all(len(v) == 20 for v in setup.evaluator.videos)  # tiny profile

@@ -5,7 +5,7 @@ import pytest
 from matplotlib.colors import to_rgba
 
 from vlt_mini.models.candidate import NUM_GENES, VLT_SCAR_CANDIDATE, Candidate
-from vlt_mini.search_plots import OP_COLOURS, OP_SHORT_NAMES, candidate_cells, candidate_figure
+from vlt_mini.search.plots import OP_COLOURS, OP_SHORT_NAMES, candidate_cells, candidate_figure
 
 
 def cells_of(axis) -> dict[int, object]:

@@ -7,7 +7,7 @@ from vlt_mini.cli import main
 from vlt_mini.io import atomic_torch_save
 from vlt_mini.models import HeadOutput, VLTConfig, VLTNet
 from vlt_mini.models.vlt import load_vlt_checkpoint, model_checkpoint
-from vlt_mini.tracker import PRESETS, TrackerHyperParameters, VLTTracker
+from vlt_mini.tracking.tracker import PRESETS, TrackerHyperParameters, VLTTracker
 
 
 class PeakModel(torch.nn.Module):

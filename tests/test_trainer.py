@@ -35,7 +35,7 @@ def sources(tiny_mini_lasot):
 
 @pytest.fixture(scope="module")
 def encoder():
-    from vlt_mini.language import TextEncoder
+    from vlt_mini.models.text_encoder import TextEncoder
 
     return TextEncoder()
 
@@ -118,7 +118,7 @@ def test_nan_loss_stops_with_a_clear_message_and_no_checkpoint(sources, tmp_path
 
 
 def test_checkpoints_load_for_tracking(sources, tmp_path, encoder):
-    from vlt_mini.tracker import VLTTracker
+    from vlt_mini.tracking.tracker import VLTTracker
 
     summary = _trainer("vlt", sources, tmp_path, encoder, batch_size=4, samples_per_epoch=16).train()
     assert summary["finished"] and (tmp_path / "loss_curves.png").stat().st_size > 1000

@@ -33,7 +33,7 @@ def _add_dataset_arguments(parser) -> None:
 
 
 def _add_run(subparsers) -> None:
-    from vlt_mini.trackers import TRACKERS
+    from vlt_mini.tracking import TRACKERS
 
     parser = subparsers.add_parser("run", help="run a tracker over a dataset split; one results file per sequence")
     parser.add_argument("--tracker", required=True, choices=sorted(TRACKERS), help="tracker name")
@@ -71,7 +71,7 @@ def _add_demo(subparsers) -> None:
 
 
 def _add_track(subparsers) -> None:
-    from vlt_mini.tracker import PRESETS
+    from vlt_mini.tracking.tracker import PRESETS
 
     parser = subparsers.add_parser("track", help="track one video (a file or a folder of frames) from a box and a sentence")
     parser.add_argument("--video", required=True, type=Path, help="video file, or a folder of frames (or with img/)")
@@ -99,10 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     from vlt_mini.training.command import add_train_parser
 
     add_train_parser(subparsers)
-    from vlt_mini.search_command import add_search_parser
+    from vlt_mini.search.command import add_search_parser
 
     add_search_parser(subparsers)
-    from vlt_mini.ablate_command import add_ablate_parser
+    from vlt_mini.experiments.command import add_ablate_parser
 
     add_ablate_parser(subparsers)
     return parser
@@ -123,8 +123,8 @@ def _command_data(args) -> None:
 
 def _command_run(args) -> None:
     from vlt_mini.data import open_dataset
-    from vlt_mini.runner import run_tracker, summarize_speed
-    from vlt_mini.trackers import tracker_factory
+    from vlt_mini.tracking.runner import run_tracker, summarize_speed
+    from vlt_mini.tracking import tracker_factory
 
     dataset = open_dataset(args.dataset, args.root, args.split)
     sequences = list(dataset)
@@ -168,8 +168,8 @@ def _command_evaluate(args) -> None:
 
 
 def _command_track(args) -> None:
-    from vlt_mini.tracker import VLTTracker
-    from vlt_mini.video import parse_box, track_video
+    from vlt_mini.tracking.tracker import VLTTracker
+    from vlt_mini.tracking.video import parse_box, track_video
 
     box = parse_box(args.box)
     if not args.video.exists():
@@ -181,7 +181,7 @@ def _command_track(args) -> None:
 
 
 def _command_demo(args) -> None:
-    from vlt_mini.demo import run_demo
+    from vlt_mini.experiments.demo import run_demo
 
     if args.iterations == 0 or args.iterations < -1:
         raise ValueError(f"--iterations must be a positive number, got {args.iterations}")
@@ -204,7 +204,7 @@ COMMANDS["train"] = _command_train
 
 
 def _command_search(args) -> None:
-    from vlt_mini.search_command import command_search
+    from vlt_mini.search.command import command_search
 
     command_search(args)
 
@@ -213,7 +213,7 @@ COMMANDS["search"] = _command_search
 
 
 def _command_ablate(args) -> None:
-    from vlt_mini.ablate_command import command_ablate
+    from vlt_mini.experiments.command import command_ablate
 
     command_ablate(args)
 

@@ -2,7 +2,7 @@
 
     f_m = Block_ASS(Linear(f_l) ⊙ f_v) + Block_ASS(f_v)                                            (Eq. 1)
 
-- ``f_l`` (B, d): the sentence embedding from BERT (``vlt_mini.language``); ``Linear`` is, as in the official VLT
+- ``f_l`` (B, d): the sentence embedding from BERT (``vlt_mini.models.text_encoder``); ``Linear`` is, as in the official VLT
   code, a 1×1 convolution without bias + BatchNorm per stage (and here per branch) mapping d -> C channels.
 - ``⊙``: the C-vector multiplies every spatial position of the vision feature ``f_v`` (B, C, H, W): a channel selector.
 - the first ``Block_ASS`` is one of the 4 SPOS choice ops, chosen by the search (ASS) for this stage and branch; the

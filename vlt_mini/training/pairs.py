@@ -27,7 +27,7 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from vlt_mini.config import check_profile
-from vlt_mini.crops import CONTEXT_AMOUNT, CropWindow, crop, search_window, template_window
+from vlt_mini.data.crops import CONTEXT_AMOUNT, CropWindow, crop, search_window, template_window
 from vlt_mini.data.registry import Dataset
 
 PAPER_TEMPLATE, PAPER_SEARCH = 127, 255

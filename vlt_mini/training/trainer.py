@@ -26,7 +26,7 @@ import torch
 
 from vlt_mini.config import check_profile, config_to_dict
 from vlt_mini.io import atomic_torch_save, atomic_write_text
-from vlt_mini.losses import LossConfig, siamcar_loss
+from vlt_mini.models.losses import LossConfig, siamcar_loss
 from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
 from vlt_mini.models.vlt import VLTConfig, VLTNet, model_checkpoint
 from vlt_mini.training.budget import CandidateBudget
@@ -213,7 +213,7 @@ class Trainer:
     # ------------------------------------------------------------------ set-up helpers
     def _sentence_table(self, text_encoder) -> SentenceTable:
         """Encode every sentence once; under DDP rank 0 first (filling the disk cache), then the others read it."""
-        from vlt_mini.language import TextEncoder
+        from vlt_mini.models.text_encoder import TextEncoder
 
         if not self.context.is_main:
             self.context.barrier()

@@ -1,4 +1,4 @@
-"""Trackers: the common interface, the registry, and baselines. SiamCAR / VLT are registered from ``vlt_mini.tracker``.
+"""Trackers: the common interface, the registry, and baselines. SiamCAR / VLT are registered from ``vlt_mini.tracking.tracker``.
 
 ``make_tracker(name, **options)`` builds a tracker by name; ``TRACKERS`` lists the names.
 """
@@ -7,14 +7,14 @@ from __future__ import annotations
 import importlib
 from typing import Callable
 
-from vlt_mini.trackers.base import Tracker, check_init_box
+from vlt_mini.tracking.base import Tracker, check_init_box
 
 # name -> (module, class or factory, description)
 TRACKERS: dict[str, tuple[str, str, str]] = {
-    "static": ("vlt_mini.trackers.baselines", "StaticBoxTracker", "the first box on every frame"),
-    "mil": ("vlt_mini.trackers.baselines", "OpenCVMILTracker", "OpenCV's MIL tracker"),
-    "vlt": ("vlt_mini.tracker", "VLTTracker", "a trained VLT network (--checkpoint); SiamCAR when it has no ModaMixer"),
-    "siamcar": ("vlt_mini.tracker", "VLTTracker", "the same tracker, for a vision-only checkpoint"),
+    "static": ("vlt_mini.tracking.baselines", "StaticBoxTracker", "the first box on every frame"),
+    "mil": ("vlt_mini.tracking.baselines", "OpenCVMILTracker", "OpenCV's MIL tracker"),
+    "vlt": ("vlt_mini.tracking.tracker", "VLTTracker", "a trained VLT network (--checkpoint); SiamCAR when it has no ModaMixer"),
+    "siamcar": ("vlt_mini.tracking.tracker", "VLTTracker", "the same tracker, for a vision-only checkpoint"),
 }
 
 

@@ -3,7 +3,7 @@
     vlt-mini ablate --table 3,4,5a,5b,5c --profile cpu --seeds 3 --out runs/ablations
     vlt-mini ablate --table 5c --profile tiny --seeds 1 --out /tmp/ablate train.epochs=1 pairs.samples_per_epoch=16
 
-The rows, their stand-ins for the paper's settings and the table files are described in ``vlt_mini.ablations``.
+The rows, their stand-ins for the paper's settings and the table files are described in ``vlt_mini.experiments.ablations``.
 Per table ``T``, row and seed ``k``: ``OUT/table<T>/<training>/seed<k>/setup.json`` (what is trained there: configs,
 candidate, data; a rerun with another setup into the same folder is refused), ``train/`` (``train_model``: reused
 when finished, resumed when interrupted; a training identical to a finished one in another table's folder is reused
@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from vlt_mini.ablations import (METRICS, SETUP_NAME, TABLE_MD, TABLE_ROWS, TABLES, Row, Training,
+from vlt_mini.experiments.ablations import (METRICS, SETUP_NAME, TABLE_MD, TABLE_ROWS, TABLES, Row, Training,
                                 check_table, default_root, replace_sentences, resolve_candidates, select_rows,
                                 summarize, tracker_preset, training_overrides, training_setup, write_directions,
                                 write_tables)
@@ -35,7 +35,7 @@ class _Models:
 
     def encoder(self, name: str = "minilm"):
         if name not in self.encoders:
-            from vlt_mini.language import TextEncoder
+            from vlt_mini.models.text_encoder import TextEncoder
 
             self.encoders[name] = TextEncoder(model=name)
         return self.encoders[name]
@@ -44,7 +44,7 @@ class _Models:
         import torch
 
         from vlt_mini.models.vlt import load_vlt_checkpoint
-        from vlt_mini.tracker import VLTTracker
+        from vlt_mini.tracking.tracker import VLTTracker
 
         model, data = load_vlt_checkpoint(checkpoint)
         encoder = self.encoder(data.get("text_model", "minilm")) if model.config.use_modamixer else None
@@ -192,7 +192,7 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
     trainings identical to a row's (e.g. ``vlt-mini train`` or ``study_accuracy`` runs), used instead of training."""
     from vlt_mini.data import open_dataset
     from vlt_mini.io import atomic_write_text
-    from vlt_mini.runner import run_tracker
+    from vlt_mini.tracking.runner import run_tracker
     from vlt_mini.training import TrainingDiverged, train_model
     from vlt_mini.training.checkpoints import FINAL_MODEL_NAME
 

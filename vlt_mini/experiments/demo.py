@@ -90,8 +90,8 @@ def _track_one(name: str, checkpoint: str | None, data_root: str, result_dir: st
     import torch
 
     from vlt_mini.data import open_dataset
-    from vlt_mini.runner import run_tracker, summarize_speed
-    from vlt_mini.trackers import tracker_factory
+    from vlt_mini.tracking.runner import run_tracker, summarize_speed
+    from vlt_mini.tracking import tracker_factory
 
     if threads:
         torch.set_num_threads(threads)
@@ -175,7 +175,7 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0,
     )
 
     example = max(test, key=lambda s: len(s))
-    from vlt_mini.visualize import annotate_frame, write_video
+    from vlt_mini.tracking.drawing import annotate_frame, write_video
 
     boxes = {d.name: read_boxes(d / f"{example.name}.txt") for d in result_dirs}
     frames = (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from vlt_mini.trackers.base import Tracker, check_init_box
+from vlt_mini.tracking.base import Tracker, check_init_box
 
 
 class StaticBoxTracker(Tracker):

@@ -5,7 +5,7 @@
 
 ``prepare_search`` builds the pieces (the supernet, the fitness on the validation videos with BN recalibration batches
 from the training split, the budget), so that a notebook can also score single candidates, with and without
-recalibration. Trailing ``key=value`` overrides set fields of ``SearchConfig`` (``vlt_mini.search``).
+recalibration. Trailing ``key=value`` overrides set fields of ``SearchConfig`` (``vlt_mini.search.evolution``).
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from vlt_mini.config import PROFILES
 
 if TYPE_CHECKING:  # the command line imports this module to build its parser: torch is imported only when used
-    from vlt_mini.search import FitnessEvaluator, SearchConfig
+    from vlt_mini.search.evolution import FitnessEvaluator, SearchConfig
 
 CACHE_LIMIT_BYTES = 1 << 30  # recalibration batches are kept in memory below this size (the same ones every time)
 
@@ -75,14 +75,14 @@ def prepare_search(supernet: str | Path, dataset: str, root, config: SearchConfi
     import torch
 
     from vlt_mini.data import open_dataset
-    from vlt_mini.search import FitnessEvaluator, truncate
-    from vlt_mini.tracker import PRESETS
+    from vlt_mini.search.evolution import FitnessEvaluator, truncate
+    from vlt_mini.tracking.tracker import PRESETS
     from vlt_mini.training.budget import CandidateBudget
 
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device)
     model, data = load_supernet(supernet, device)
     if text_encoder is None:
-        from vlt_mini.language import TextEncoder
+        from vlt_mini.models.text_encoder import TextEncoder
 
         text_encoder = TextEncoder(model=data.get("text_model", "minilm"))
     if text_encoder.dim != model.config.language_dim:
@@ -101,7 +101,7 @@ def prepare_search(supernet: str | Path, dataset: str, root, config: SearchConfi
 
 
 def check_output_folder(out_dir: str | Path, resume: bool) -> None:
-    from vlt_mini.search import LOG_NAME
+    from vlt_mini.search.evolution import LOG_NAME
 
     if (Path(out_dir) / LOG_NAME).is_file() and not resume:
         raise ValueError(f"{out_dir} already holds a search ({LOG_NAME}); pass --resume to continue it or choose "
@@ -110,8 +110,8 @@ def check_output_folder(out_dir: str | Path, resume: bool) -> None:
 
 def run_search(supernet: str | Path, dataset: str, root, out_dir: str | Path, config: SearchConfig,
                resume: bool = False, device: str = "auto", progress: bool = True, text_encoder=None) -> dict:
-    """The whole search; returns its summary (``search_summary.json``). Files: see ``vlt_mini.search``."""
-    from vlt_mini.search import EvolutionarySearch
+    """The whole search; returns its summary (``search_summary.json``). Files: see ``vlt_mini.search.evolution``."""
+    from vlt_mini.search.evolution import EvolutionarySearch
 
     config.check()
     check_output_folder(out_dir, resume)
@@ -146,7 +146,7 @@ def add_search_parser(subparsers) -> None:
 
 def command_search(args) -> None:
     from vlt_mini.config import apply_overrides
-    from vlt_mini.search import SearchConfig
+    from vlt_mini.search.evolution import SearchConfig
 
     overrides = list(args.overrides)
     overrides += [f"split={args.split}"] if args.split is not None else []

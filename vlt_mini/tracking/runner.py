@@ -16,7 +16,7 @@ import numpy as np
 from vlt_mini.data.sequence import Sequence
 from vlt_mini.data.textio import format_boxes
 from vlt_mini.io import atomic_write_text
-from vlt_mini.trackers.base import Tracker
+from vlt_mini.tracking.base import Tracker
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Mapping, Sequence as SequenceType
 
 import numpy as np
 
-from vlt_mini.tracker import PRESETS, TrackerHyperParameters, VLTTracker
+from vlt_mini.tracking.tracker import PRESETS, TrackerHyperParameters, VLTTracker
 
 LANGUAGE_MODES = ("sentence", "no sentence")  # "no sentence": the network's 0-tensor / template token
 KNOBS = {  # name -> (min, max, step): the sliders' ranges around SiamCAR's published values (VLT_FACTS §2)
@@ -43,7 +43,7 @@ class ExplorerRun:
 def track_with_maps(tracker: VLTTracker, sequence, sentence: str | None = None) -> ExplorerRun:
     """Track ``sequence`` from its first box with ``sentence`` (None: no sentence), keeping the maps of every frame."""
     from vlt_mini.evaluation.ope import evaluate_sequence, overlap_ratio
-    from vlt_mini.insight import _rgb
+    from vlt_mini.experiments.insight import _rgb
 
     if not sequence.has_frames:
         raise FileNotFoundError(f"sequence {sequence.name} has no frames to explore")

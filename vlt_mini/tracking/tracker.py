@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vlt_mini.crops import CONTEXT_AMOUNT, context_side, crop, search_window, template_window, to_tensor
-from vlt_mini.trackers.base import Tracker, check_init_box
+from vlt_mini.data.crops import CONTEXT_AMOUNT, context_side, crop, search_window, template_window, to_tensor
+from vlt_mini.tracking.base import Tracker, check_init_box
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class VLTTracker(Tracker):
         model, data = load_vlt_checkpoint(checkpoint)
         encoder = None
         if model.config.use_modamixer:
-            from vlt_mini.language import TextEncoder
+            from vlt_mini.models.text_encoder import TextEncoder
 
             encoder = TextEncoder(model=text_model or data.get("text_model", "minilm"), device=device)
             if encoder.dim != model.config.language_dim:

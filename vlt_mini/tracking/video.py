@@ -71,8 +71,8 @@ def track_video(tracker, source: str | Path, box, sentence: str | None, out: str
 
     from vlt_mini.data.textio import format_boxes
     from vlt_mini.io import atomic_write_text
-    from vlt_mini.trackers.base import check_init_box
-    from vlt_mini.visualize import annotate_frame, write_video
+    from vlt_mini.tracking.base import check_init_box
+    from vlt_mini.tracking.drawing import annotate_frame, write_video
 
     out = Path(out)
     frames = read_frames(source)

@@ -184,8 +184,8 @@ class FitnessEvaluator:
     @torch.no_grad()
     def __call__(self, candidate: Candidate, recalibrate: bool = True) -> dict:
         from vlt_mini.evaluation.ope import evaluate_ope
-        from vlt_mini.runner import track_sequence
-        from vlt_mini.tracker import VLTTracker
+        from vlt_mini.tracking.runner import track_sequence
+        from vlt_mini.tracking.tracker import VLTTracker
         from vlt_mini.training.batchnorm import recalibrate_batch_norm
 
         recalibrate = recalibrate and self.recalibration_batches is not None

@@ -1,0 +1,1 @@
+"""Experiments over the whole pipeline: the paper's ablations, the demo, the insight figures and the explorer."""
