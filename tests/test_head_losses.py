@@ -54,7 +54,7 @@ def test_paper_geometry_127_255_gives_25x25():
     config = HeadConfig.for_profile("paper")
     assert feature_map_size(127, 8) == 16 and feature_map_size(255, 8) == 32
     assert config.crop_size(training=True) == 8 and config.crop_size(training=False) == 7
-    assert center_crop_bounds(16, 8) == (4, 12)  # VLT_FACTS: indices 4..12
+    assert center_crop_bounds(16, 8) == (4, 12)  # the official 8×8 of 16×16: indices 4..12 (docs/official_code.md)
     assert center_crop_bounds(16, 7) == (4, 11)
     assert 32 - config.crop_size(training=True) + 1 == 25
     assert config.width == 256 and config.gn_groups == 32
@@ -107,7 +107,7 @@ def test_head_init_and_config_errors():
 
 def test_location_offset_derivation():
     assert location_offset(255, 25, 8, exact=True) == 31.5
-    assert location_offset(255, 25, 8) == 32  # VLT_FACTS / SiamCAR compute_locations: i*8 + 32
+    assert location_offset(255, 25, 8) == 32  # SiamCAR compute_locations: i*8 + 32
     assert location_offset(127, 13, 8) == 16 and location_offset(191, 19, 8) == 24
     locations = score_map_locations(25, 8, 255)
     assert tuple(locations.shape) == (25, 25, 2)

@@ -22,7 +22,7 @@ TAIL_PREFIXES = ("conv_last.", "classifier.")
 def test_stage_output_shapes(profile, stride):
     model = SPOSSupernet(profile=profile, stride=stride).eval()
     channels = SupernetConfig.for_profile(profile).stage_channels
-    expected = {8: [32, 16, 16, 16], 32: [32, 16, 8, 4]}[stride]  # template 127 (VLT_FACTS §2)
+    expected = {8: [32, 16, 16, 16], 32: [32, 16, 8, 4]}[stride]  # template 127 (docs/official_code.md)
     with torch.no_grad():
         outputs = model(torch.randn(1, 3, 127, 127), sample_path(stride))
     assert [tuple(f.shape) for f in outputs] == [(1, c, s, s) for c, s in zip(channels, expected)]
@@ -147,7 +147,7 @@ def test_spos_imagenet_path_counts_match_the_paper():
     model = SPOSSupernet(profile="paper", stride=32, with_classifier=True)
     params = count_parameters(model, SPOS_IMAGENET_PATH)
     macs = count_macs(model, SPOS_IMAGENET_PATH, 224)
-    assert abs(params / 1e6 - 3.5) < 0.1, params   # SPOS: ~3.5 M parameters (VLT_FACTS §3)
+    assert abs(params / 1e6 - 3.5) < 0.1, params   # SPOS: ~3.5 M parameters (the SPOS paper's searched model)
     assert abs(macs / 1e6 - 323) < 3, macs         # SPOS: ~323 M multiply-adds
     with torch.no_grad():
         assert model.eval().forward_logits(torch.zeros(1, 3, 224, 224), SPOS_IMAGENET_PATH).shape == (1, 1000)

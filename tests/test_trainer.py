@@ -136,7 +136,7 @@ def test_checkpoints_load_for_tracking(sources, tmp_path, encoder):
 
 def test_siamcar_has_no_language_path(sources, tmp_path, encoder):
     trainer = _trainer("siamcar", sources, tmp_path, encoder)
-    assert not trainer.model.config.use_modamixer and not hasattr(trainer.model, "template_mixers")
+    assert not trainer.model.config.use_modamixer and trainer.model.template_mixers is None
     assert trainer.model.candidate.search_path == VLT_SCAR_CANDIDATE.search_path
 
 

@@ -1,7 +1,7 @@
-"""Profiles and dataclass configs shared by every component.
+"""Dataclass configs: the profile in force, dotted ``key=value`` overrides, saving a config as JSON.
 
-Every component keeps a small config dataclass next to its code, with a ``for_profile(name)`` constructor for the
-named profiles: ``tiny`` (CI, seconds), ``cpu`` (a laptop, minutes) and ``paper`` (a GPU at the paper's scale).
+Every component keeps a small config dataclass next to its code, with a ``for_profile(name)`` constructor that reads
+the named profile's section of ``vlt_mini.profiles`` (``tiny`` for CI, ``cpu`` for a laptop, ``paper`` for a GPU).
 Profiles change sizes and counts, never code paths.
 """
 from __future__ import annotations
@@ -12,15 +12,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-PROFILES = ("tiny", "cpu", "paper")
+from vlt_mini.profiles import PROFILES, check_profile
+
 PROFILE_ENV_VAR = "VLT_MINI_PROFILE"
-
-
-def check_profile(profile: str) -> str:
-    """Return ``profile`` if it is a known profile name, else raise a ValueError that lists the choices."""
-    if profile not in PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
-    return profile
+__all__ = ["PROFILES", "PROFILE_ENV_VAR", "apply_overrides", "check_profile", "config_to_dict", "get_profile",
+           "save_config"]
 
 
 def get_profile(default: str = "tiny") -> str:

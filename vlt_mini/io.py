@@ -1,4 +1,5 @@
-"""Writing results and checkpoints so that nothing is ever half-written, and loading checkpoints safely."""
+"""Writing results and checkpoints so that nothing is ever half-written, loading checkpoints safely, and where the
+project and its generated data live."""
 from __future__ import annotations
 
 import io
@@ -59,3 +60,20 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Any:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or unsafe files
         raise ValueError(f"cannot load checkpoint {path}: {error}") from error
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The vlt-mini checkout containing ``start`` (default: the working directory), or None when installed elsewhere."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "vlt_mini").is_dir():
+            return folder
+    return None
+
+
+def data_dir() -> Path:
+    """Where generated data and runs go: ``$VLT_MINI_DATA``, else the checkout's ``data/``, else ``~/.cache/vlt-mini``."""
+    if os.environ.get("VLT_MINI_DATA"):
+        return Path(os.environ["VLT_MINI_DATA"]).expanduser()
+    root = project_root()
+    return root / "data" if root else Path.home() / ".cache" / "vlt-mini" / "data"

@@ -9,22 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-
-def project_root(start: Path | None = None) -> Path | None:
-    """The vlt-mini checkout containing ``start`` (default: the working directory), or None when installed elsewhere."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "pyproject.toml").is_file() and (folder / "vlt_mini").is_dir():
-            return folder
-    return None
-
-
-def data_dir() -> Path:
-    """Where generated data and runs go: ``$VLT_MINI_DATA``, else the checkout's ``data/``, else ``~/.cache/vlt-mini``."""
-    if os.environ.get("VLT_MINI_DATA"):
-        return Path(os.environ["VLT_MINI_DATA"]).expanduser()
-    root = project_root()
-    return root / "data" if root else Path.home() / ".cache" / "vlt-mini" / "data"
+from vlt_mini.io import data_dir, project_root
 
 
 def default_notebook_profile() -> str:
@@ -53,6 +38,13 @@ class NotebookSetup:
         profile, seed = profile or self.profile, self.seed if seed is None else seed
         root = self.data / f"mini-lasot-{profile}-seed{seed}"
         return generate_mini_lasot(root, profile=profile, seed=seed, progress=progress)
+
+    @property
+    def settings(self):
+        """What the narrative notebooks change at this profile (``vlt_mini.profiles.NotebookSettings``)."""
+        from vlt_mini.profiles import notebook_settings
+
+        return notebook_settings(self.profile)
 
     def runs(self, name: str) -> Path:
         """A folder for what a notebook writes (results, checkpoints, plots)."""
@@ -83,6 +75,30 @@ def setup(seed: int = 0) -> NotebookSetup:
     folder.mkdir(parents=True, exist_ok=True)
     print(f"profile: {profile} (set VLT_MINI_PROFILE to change) | data: {folder}")
     return NotebookSetup(profile, folder, seed)
+
+
+def rgb(image):
+    """An image as ``imshow`` wants it: a BGR (H, W, 3) uint8 array (OpenCV, the readers) -> RGB uint8; a BGR
+    (3, H, W) 0-255 tensor (a training crop) -> RGB (H, W, 3) floats in 0..1."""
+    import numpy as np
+
+    if hasattr(image, "permute"):  # a torch tensor, channels first
+        return image.detach().cpu().permute(1, 2, 0).numpy()[..., ::-1] / 255.0
+    return np.ascontiguousarray(np.asarray(image)[..., ::-1])
+
+
+def show_box(ax, box, colour: str = "lime", **style) -> None:
+    """Draw an (x, y, w, h) box on a matplotlib axis; ``style`` goes to the Rectangle (``ls``, ``label``, ``lw``)."""
+    from matplotlib.patches import Rectangle
+
+    x, y, w, h = (float(v) for v in box)
+    ax.add_patch(Rectangle((x, y), w, h, fill=False, edgecolor=colour, linewidth=style.pop("lw", 1.5), **style))
+
+
+def show_corners(ax, box, colour: str = "lime", **style) -> None:
+    """``show_box`` for an (x1, y1, x2, y2) box (crop windows, training targets)."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    show_box(ax, (x1, y1, x2 - x1, y2 - y1), colour, **style)
 
 
 def show_figures_inline(dpi: int = 90) -> bool:

@@ -1,4 +1,4 @@
-"""Template and search crops as SiamFC / pysot / SiamCAR make them (VLT_FACTS §2).
+"""Template and search crops as SiamFC / pysot / SiamCAR make them (docs/official_code.md).
 
 A target of size (w, h) gets a square context region of side ``s_z = sqrt((w + p)(h + p))`` with ``p = 0.5 (w + h)``
 ("context amount 0.5"), resized to the template size (127); the search region is ``s_x = s_z · 255 / 127`` around the

@@ -1,4 +1,5 @@
-"""GOT-10k (Huang et al., TPAMI 2019): 10k videos with class labels instead of sentences (VLT_FACTS §1, §5).
+"""GOT-10k (Huang et al., TPAMI 2019): 10k videos with class labels instead of sentences
+(the pseudo-sentences: docs/datasets.md).
 
 Layout::
 

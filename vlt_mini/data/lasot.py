@@ -1,4 +1,5 @@
-"""LaSOT and the synthetic mini-LaSOT: the dataset layout and the official toolkit's annotation layout (VLT_FACTS §5).
+"""LaSOT and the synthetic mini-LaSOT: the dataset layout and the official toolkit's annotation layout
+(docs/datasets.md).
 
 LaSOT (Fan et al., CVPR 2019) is VLT's main benchmark: 1400 videos, 280 of them the test split (``testing_set.txt``),
 one sentence per video (``nlp.txt``), and 14 attributes per video. Two layouts are read, detected automatically:

@@ -1,6 +1,6 @@
 """The synthetic, language-grounded mini-LaSOT: the embedded default dataset, in LaSOT's exact layout.
 
-Layout (as LaSOT, Fan et al. CVPR 2019; VLT_FACTS §5)::
+Layout (as LaSOT, Fan et al. CVPR 2019; docs/datasets.md)::
 
     <root>/<class>/<class>-<k>/img/00000001.jpg ...   frames (cv2 JPEG at a fixed quality)
                                groundtruth.txt        x,y,w,h integers, 1-based (x = 0-based left column + 1);
@@ -37,6 +37,7 @@ import cv2
 import numpy as np
 
 from vlt_mini.config import check_profile, config_to_dict
+from vlt_mini.profiles import profile_settings
 from vlt_mini.data.mini_lasot_render import CATEGORIES
 from vlt_mini.data.mini_lasot_scene import CHALLENGES, VideoPlan, build_scene
 from vlt_mini.data.mini_lasot_video import (
@@ -53,19 +54,19 @@ PLAN_STREAM = 2**31 - 1  # the RNG stream of the split / challenge plan (video s
 
 @dataclass
 class MiniLaSOTConfig:
-    """Sizes and counts of one mini-LaSOT; ``for_profile`` gives the tiny / cpu / paper settings."""
+    """Sizes and counts of one mini-LaSOT (the defaults: the ``paper`` profile); ``for_profile(name)``."""
 
-    frame_width: int = 160
-    frame_height: int = 120
-    min_frames: int = 24
-    max_frames: int = 32
-    categories: tuple[str, ...] = ("ball", "star", "car", "heart")
-    train_per_class: int = 2             # the test split has test_per_class videos of every class, like LaSOT
-    val_per_class: int = 1
-    test_per_class: int = 1
-    min_distractors: int = 2
-    max_distractors: int = 3
-    object_size: float = 0.2             # nominal object diameter / the frame's shorter side
+    frame_width: int = 640
+    frame_height: int = 360
+    min_frames: int = 120
+    max_frames: int = 360
+    categories: tuple[str, ...] = CATEGORIES
+    train_per_class: int = 100           # the test split has test_per_class videos of every class, like LaSOT
+    val_per_class: int = 10
+    test_per_class: int = 28
+    min_distractors: int = 3
+    max_distractors: int = 6
+    object_size: float = 0.14            # nominal object diameter / the frame's shorter side
     jpeg_quality: int = 90
     poor_first_frame_fraction: float = 0.25
     twin_probability: float = 0.5        # a near-twin (same category and colour) is in the scene
@@ -85,16 +86,9 @@ class MiniLaSOTConfig:
 
     @classmethod
     def for_profile(cls, profile: str) -> "MiniLaSOTConfig":
-        """``tiny``: CI (16 videos, seconds); ``cpu``: a laptop (220 videos, ~20k frames); ``paper``: a GPU box."""
-        check_profile(profile)
-        if profile == "tiny":
-            return cls()
-        if profile == "cpu":
-            return cls(frame_width=256, frame_height=192, min_frames=60, max_frames=120, categories=CATEGORIES,
-                       train_per_class=16, val_per_class=2, test_per_class=4, max_distractors=5, object_size=0.16)
-        return cls(frame_width=640, frame_height=360, min_frames=120, max_frames=360, categories=CATEGORIES,
-                   train_per_class=100, val_per_class=10, test_per_class=28, min_distractors=3, max_distractors=6,
-                   object_size=0.14)
+        """``tiny``: CI (16 videos, seconds); ``cpu``: a laptop (220 videos, ~20k frames); ``paper``: a GPU box (the
+        defaults). The numbers are in ``vlt_mini.profiles``."""
+        return cls(**profile_settings(profile, "mini_lasot"))
 
     @property
     def per_class(self) -> int:

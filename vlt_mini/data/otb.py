@@ -1,6 +1,6 @@
 """OTB-100 (Wu et al., TPAMI 2015) and OTB99-LANG (Li et al., CVPR 2017: OTB with one query sentence per video).
 
-Layout (VLT_FACTS §5)::
+Layout (docs/datasets.md)::
 
     <root>/<Seq>/img/0001.jpg ...           (or <root>/OTB_videos/<Seq>/..., as in the OTB99-LANG release)
     <root>/<Seq>/groundtruth_rect.txt       x,y,w,h; separated by commas, tabs or spaces depending on the video

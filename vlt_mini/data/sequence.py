@@ -7,7 +7,7 @@ from typing import Iterator
 
 import numpy as np
 
-# LaSOT's 14 attributes, in the order of the toolkit's att/<seq>.txt files (VLT_FACTS §5).
+# LaSOT's 14 attributes, in the order of the toolkit's att/<seq>.txt files (docs/datasets.md).
 LASOT_ATTRIBUTES = ("IV", "POC", "DEF", "MB", "CM", "ROT", "BC", "VC", "SV", "FOC", "FM", "OV", "LR", "ARC")
 LASOT_ATTRIBUTE_NAMES = {
     "IV": "Illumination Variation",

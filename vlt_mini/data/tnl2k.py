@@ -1,4 +1,4 @@
-"""TNL2K (Wang et al., CVPR 2021), natural-language tracking: 700 test and 1300 training videos (VLT_FACTS §5).
+"""TNL2K (Wang et al., CVPR 2021), natural-language tracking: 700 test and 1300 training videos (docs/datasets.md).
 
 Each video folder holds ``imgs/`` (``*.jpg`` or ``*.png``), ``groundtruth.txt`` (x,y,w,h per line; a frame where the
 target is absent is written as ``0,0,0,0``, so such rows are marked not visible) and ``language.txt`` (one sentence).

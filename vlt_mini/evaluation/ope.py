@@ -1,6 +1,6 @@
 """One-pass evaluation (OPE) exactly as the official LaSOT MATLAB toolkit computes it, plus GOT-10k's AO / SR.
 
-Reference code (LaSOT_Evaluation_Toolkit, derived from the OTB toolkit; VLT_FACTS §4):
+Reference code (LaSOT_Evaluation_Toolkit, derived from the OTB toolkit; rules and quirks in docs/evaluation_protocol.md):
 
 - ``utils/calc_seq_err_robust.m``: repair the predictions, IoU and centre error per frame, drop absent frames;
 - ``utils/calc_rect_int.m``: the IoU in the 1-based pixel convention (right = x + w - 1);

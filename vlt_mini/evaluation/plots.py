@@ -158,11 +158,3 @@ def render_evaluation_plots(scores: dict, plot_out: str | Path, leaderboard: boo
     return rendered
 
 
-def save_evaluation_plots(scores: dict, plot_out: str | Path, leaderboard: bool = False) -> list[Path]:
-    """Render and write (atomically) the plots of ``render_evaluation_plots``; returns the paths written."""
-    from vlt_mini.io import atomic_write_bytes
-
-    rendered = render_evaluation_plots(scores, plot_out, leaderboard)
-    for path, data in rendered.items():
-        atomic_write_bytes(path, data)
-    return list(rendered)

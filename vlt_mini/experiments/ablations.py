@@ -229,7 +229,7 @@ def default_root(dataset: str, root, profile: str, progress: bool = True) -> Pat
 
     if root is None and dataset == "mini-lasot":
         from vlt_mini.data.mini_lasot import generate_mini_lasot
-        from vlt_mini.notebook import data_dir
+        from vlt_mini.io import data_dir
 
         root = generate_mini_lasot(data_dir() / f"mini-lasot-{profile}-seed0", profile=profile, seed=0,
                                    progress=progress)

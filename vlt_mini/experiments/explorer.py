@@ -20,7 +20,7 @@ import numpy as np
 from vlt_mini.tracking.tracker import PRESETS, TrackerHyperParameters, VLTTracker
 
 LANGUAGE_MODES = ("sentence", "no sentence")  # "no sentence": the network's 0-tensor / template token
-KNOBS = {  # name -> (min, max, step): the sliders' ranges around SiamCAR's published values (VLT_FACTS §2)
+KNOBS = {  # name -> (min, max, step): the sliders' ranges around SiamCAR's published values (docs/official_code.md)
     "penalty_k": (0.0, 0.5, 0.01),
     "window_influence": (0.0, 1.0, 0.01),
     "lr": (0.0, 1.0, 0.01),

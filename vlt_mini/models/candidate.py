@@ -130,7 +130,7 @@ class Candidate:
                 f"mixer template={mixer(self.template_mixer)} search={mixer(self.search_mixer)})")
 
 
-# The searched VLT_SCAR candidate of the official code (VLT_FACTS §2).
+# The searched VLT_SCAR candidate of the official code (docs/official_code.md).
 VLT_SCAR_CANDIDATE = Candidate(
     template_path=(2, 2, 2, 0, 3, 1, 3, 3, 3, 0, 2, 3, 0, 2, 2, 2, 2, 3, 2, 1),
     search_path=(1, 3, 0, 2, 1, 2, 2, 3, 1, 2, 3, 0, 3, 1, 2, 3, 3, 3, 2, 0),

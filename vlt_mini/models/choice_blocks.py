@@ -1,7 +1,8 @@
 """The four choice blocks of the SPOS search space (ShuffleNetV2 units), as the official SPOS supernet builds them.
 
 Reference: Guo et al., "Single Path One-Shot Neural Architecture Search with Uniform Sampling" (ECCV 2020), code
-``megvii-model/SinglePathOneShot`` (``src/Supernet/blocks.py``), reused by VLT's official SOTS code (VLT_FACTS §2).
+``megvii-model/SinglePathOneShot`` (``src/Supernet/blocks.py``), reused by VLT's official SOTS code
+(``lib/models/backbone/SPOS_VLT.py``).
 
 Op indices: 0 = Shuffle 3×3, 1 = Shuffle 5×5, 2 = Shuffle 7×7, 3 = Xception (three depth-wise 3×3 convs).
 
@@ -133,12 +134,6 @@ def make_choice_block(op: int, inp: int, oup: int, stride: int = 1, has_projecti
     if op == 3:
         return XceptionBlock(inp, oup, mid_channels, stride, has_projection, affine)
     return ShuffleBlock(inp, oup, mid_channels, SHUFFLE_KERNEL_SIZES[op], stride, has_projection, affine)
-
-
-def block_input_channels(block: nn.Module) -> int:
-    """Channels a choice block receives: ``inp`` with projection, ``2 * inp`` when it splits its input."""
-    return block.inp if block.has_projection else 2 * block.inp
-
 
 def sequential_macs(modules: nn.Sequential | list[nn.Module], height: int, width: int) -> tuple[int, int, int]:
     """Multiply-adds of the convolutions / linears in ``modules`` run in order on an (H, W) map; returns (macs, H', W').

@@ -3,7 +3,7 @@
 References: Guo et al., "SiamCAR: Siamese Fully Convolutional Classification and Regression for Visual Tracking"
 (CVPR 2020), code ``ohhhyeahhh/SiamCAR`` (``pysot/models/neck/neck.py`` ``AdjustLayer``,
 ``pysot/models/head/car_head.py`` ``CARHead``, ``pysot/core/xcorr.py`` ``xcorr_depthwise``,
-``pysot/models/model_builder.py``), used unchanged by VLT_SCAR (VLT_FACTS §2):
+``pysot/models/model_builder.py``), used unchanged by VLT_SCAR (docs/official_code.md):
 
 - neck: per level and per branch a 1×1 conv + BN to the head width (256); the template feature is centre-cropped
   (16×16 -> 8×8, indices 4..12, in training; 7×7 at test);
@@ -26,14 +26,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vlt_mini.config import check_profile
+from vlt_mini.profiles import crop_sizes, profile_settings
 
-# Crop sizes (pixels) per profile; the backbone stride is 8 at every profile (VLT_FACTS §2 at ``paper``).
-PROFILE_HEAD_SIZES = {
-    "tiny": dict(width=32, gn_groups=8, template_size=63),
-    "cpu": dict(width=32, gn_groups=8, template_size=63),  # tiny's network (see SUPERNET_PROFILES)
-    "paper": dict(width=256, gn_groups=32, template_size=127),
-}
 
 
 def feature_map_size(image_size: int, stride: int) -> int:
@@ -77,7 +71,7 @@ class HeadConfig:
 
     @classmethod
     def for_profile(cls, profile: str) -> "HeadConfig":
-        return cls(**PROFILE_HEAD_SIZES[check_profile(profile)])
+        return cls(template_size=crop_sizes(profile)[0], **profile_settings(profile, "head"))
 
     def crop_size(self, training: bool) -> int:
         """Side of the template kernel (template feature centre crop) in training or at test."""

@@ -2,7 +2,7 @@
 
 Reference: SiamCAR (CVPR 2020), code ``ohhhyeahhh/SiamCAR`` ``pysot/models/loss_car.py`` (``SiamCARLossComputation``,
 ``IOULoss``, ``select_cross_entropy_loss``) and ``pysot/utils/location_grid.py`` (``compute_locations``); VLT_SCAR
-trains with the same losses (VLT_FACTS §2):
+trains with the same losses (docs/official_code.md):
 
 - score-map cell (i, j) looks at crop pixel (x, y) = (offset + j·stride, offset + i·stride);
 - positive if the pixel lies in the central region of the box, farther than 0.3·w from the left and right edges
@@ -13,7 +13,7 @@ trains with the same losses (VLT_FACTS §2):
 - cen = BCE-with-logits against ``sqrt(min(l,r)/max(l,r) · min(t,b)/max(t,b))`` on positives;
 - total = 1·cls + 3·box + 1·cen.
 Negative pairs (the target is not in the search crop) have no positive cell: they train only the classification,
-as negatives (the official code labels them positive by mistake, VLT_FACTS §2).
+as negatives (the official code labels them positive by mistake, docs/official_code.md).
 """
 from __future__ import annotations
 
@@ -24,11 +24,10 @@ from typing import NamedTuple, Sequence
 import torch
 import torch.nn.functional as F
 
-from vlt_mini.config import check_profile
+from vlt_mini.profiles import crop_sizes
 from vlt_mini.models.head import HeadOutput
 
 BOX_LOSSES = ("log_iou", "giou", "ciou")
-PROFILE_SEARCH_SIZES = {"tiny": 127, "cpu": 127, "paper": 255}  # search crop (pixels), matching HeadConfig
 
 
 @dataclass
@@ -58,7 +57,7 @@ class LossConfig:
 
     @classmethod
     def for_profile(cls, profile: str) -> "LossConfig":
-        return cls(search_size=PROFILE_SEARCH_SIZES[check_profile(profile)])
+        return cls(search_size=crop_sizes(profile)[1])
 
 
 # ----------------------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """The SPOS supernet (ShuffleNetV2 search space) used as VLT's backbone, at stride 8 for tracking or 32 for ImageNet.
 
 References: SPOS (Guo et al., ECCV 2020; ``megvii-model/SinglePathOneShot``, ``src/Supernet/network.py``) and the
-official VLT code (SOTS repository, VLT_SCAR backbone), summarised in VLT_FACTS §2–3.
+official VLT code (SOTS repository, VLT_SCAR backbone, ``lib/models/backbone/SPOS_VLT.py``); docs/official_code.md.
 
 - stem: 3×3 conv stride 2 to 16 channels + BN + ReLU (no max-pool); 20 choice layers in stages of 4 / 4 / 8 / 4 with
   widths 64 / 160 / 320 / 640 (``paper``); each layer holds the 4 choice ops of ``choice_blocks``; a path picks one
@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vlt_mini.config import check_profile
+from vlt_mini.profiles import profile_settings
 from vlt_mini.models.choice_blocks import CHOICE_NAMES, NUM_CHOICES, block_macs, make_choice_block, sequential_macs
 
 STAGE_REPEATS = (4, 4, 8, 4)
@@ -36,7 +36,8 @@ NUM_CHOICE_LAYERS = sum(STAGE_REPEATS)  # 20
 # (start, stop) layer indices of each stage: (0, 4), (4, 8), (8, 16), (16, 20)
 STAGE_LAYER_RANGES = tuple((sum(STAGE_REPEATS[:i]), sum(STAGE_REPEATS[: i + 1])) for i in range(len(STAGE_REPEATS)))
 FIRST_BLOCK_STRIDES = {8: (2, 2, 1, 1), 32: (2, 2, 2, 2)}
-# The path SPOS found on ImageNet (VLT_FACTS §3): about 323 M multiply-adds and 3.5 M parameters at 224×224.
+# The path SPOS found on ImageNet (SPOS paper; docs/official_code.md): about 323 M multiply-adds and 3.5 M
+# parameters at 224×224.
 SPOS_IMAGENET_PATH = (2, 1, 0, 1, 2, 0, 2, 0, 2, 0, 2, 3, 0, 0, 0, 0, 3, 2, 3, 3)
 SPOS_INPUT_CONVENTION = "BGR channel order, values 0-255, no mean/std normalisation"
 
@@ -71,19 +72,9 @@ class SupernetConfig:
 
     @classmethod
     def for_profile(cls, name: str, **overrides: Any) -> "SupernetConfig":
-        """``paper``: the official widths; ``tiny`` and ``cpu``: about a quarter of them (see ``SUPERNET_PROFILES``)."""
-        return dataclasses.replace(cls(**SUPERNET_PROFILES[check_profile(name)]), **overrides)
+        """``paper``: the official widths; ``tiny`` and ``cpu``: about a quarter of them (``vlt_mini.profiles``)."""
+        return dataclasses.replace(cls(**profile_settings(name, "supernet")), **overrides)
 
-
-# ``cpu`` shares ``tiny``'s network and differs in data and schedule: trained from scratch on a laptop CPU, the number
-# of iterations matters more than width. Measured on the mini-LaSOT validation split: half the official widths with
-# 95 / 191 crops, 150 iterations (4 min) reached SUC 13.4; this network with 63 / 127 crops, 1000 iterations
-# (about 10 min), 39.3 (OpenCV MIL: 26.7).
-SUPERNET_PROFILES = {
-    "paper": dict(stem_channels=16, stage_channels=(64, 160, 320, 640), last_channels=1024),
-    "cpu": dict(stem_channels=8, stage_channels=(16, 40, 80, 160), last_channels=256),
-    "tiny": dict(stem_channels=8, stage_channels=(16, 40, 80, 160), last_channels=256),
-}
 
 
 # ---------------------------------------------------------------------------------------------------------- paths

@@ -32,7 +32,7 @@ from typing import NamedTuple, Sequence
 
 import torch
 
-from vlt_mini.config import check_profile
+from vlt_mini.profiles import profile_settings
 from vlt_mini.io import atomic_torch_save, load_checkpoint
 
 DEFAULT_TEXT_MODEL = "minilm"
@@ -69,8 +69,7 @@ class TextEncoderConfig:
     @classmethod
     def for_profile(cls, profile: str) -> "TextEncoderConfig":
         """``tiny`` / ``cpu``: the bundled MiniLM (offline); ``paper``: ``bert-base-uncased`` as the official code."""
-        check_profile(profile)
-        return cls(model=PAPER_TEXT_MODEL if profile == "paper" else DEFAULT_TEXT_MODEL)
+        return cls(**profile_settings(profile, "text"))
 
 
 class TextEncoding(NamedTuple):

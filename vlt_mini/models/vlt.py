@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
-from vlt_mini.config import check_profile
+from vlt_mini.profiles import check_profile, crop_sizes
 from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
 from vlt_mini.models.choice_blocks import block_macs
 from vlt_mini.models.head import HeadConfig, HeadOutput, SiamCARHead, feature_map_size
@@ -59,7 +59,7 @@ class VLTConfig:
     def for_profile(cls, profile: str, **overrides: Any) -> "VLTConfig":
         """``paper``: 127 / 255 crops and the official widths; ``cpu`` and ``tiny`` 63 / 127."""
         head = HeadConfig.for_profile(profile)
-        search_size = {"tiny": 127, "cpu": 127, "paper": 255}[check_profile(profile)]
+        search_size = crop_sizes(profile)[1]
         config = cls(profile=profile, supernet=SupernetConfig.for_profile(profile), head=head, search_size=search_size)
         return dataclasses.replace(config, **overrides)
 
@@ -85,6 +85,9 @@ class VLTNet(nn.Module):
         self.candidate = candidate or VLT_SCAR_CANDIDATE
         self.backbone = SPOSSupernet(config=config.supernet)
         channels = config.supernet.stage_channels
+        self.template_mixers: nn.ModuleList | None = None  # None: the vision-only SiamCAR baseline
+        self.search_mixers: nn.ModuleList | None = None
+        self.template_token: TemplateToken | None = None   # only in the 'template' no-sentence mode (Tab. 4)
         if config.use_modamixer:
             def mixers() -> nn.ModuleList:
                 return nn.ModuleList(ModaMixer(config.language_dim, c, config.mixer_residual, config.mixer_searched_block)
@@ -141,7 +144,7 @@ class VLTNet(nn.Module):
         candidate = candidate or self.candidate
         stem = self.backbone.forward_stem(z)
         token = self.language_token(z.shape[0], f_l, has_sentence, stem, z_box, z)
-        features = self.backbone_features(z, candidate.template_path, getattr(self, "template_mixers", None),
+        features = self.backbone_features(z, candidate.template_path, self.template_mixers,
                                           candidate.template_mixer, token, stem=stem)
         return TemplateState(self.head.template_kernels(features), token)
 
@@ -151,7 +154,7 @@ class VLTNet(nn.Module):
         token = state.token
         if token is not None and token.shape[0] != x.shape[0]:
             token = token.expand(x.shape[0], -1)
-        features = self.backbone_features(x, candidate.search_path, getattr(self, "search_mixers", None),
+        features = self.backbone_features(x, candidate.search_path, self.search_mixers,
                                           candidate.search_mixer, token)
         return self.head.forward_with_kernels(state.kernels, features)
 
@@ -245,7 +248,7 @@ def count_vlt_parameters(model: VLTNet, candidate: Candidate | None = None) -> i
         for mixers, ops in ((model.template_mixers, candidate.template_mixer), (model.search_mixers, candidate.search_mixer)):
             for mixer, op in zip(mixers, ops):
                 modules += [mixer.language_projection, mixer.blocks[op if mixer.searched_block else 0]]
-        if hasattr(model, "template_token"):
+        if model.template_token is not None:
             modules.append(model.template_token)
     modules.append(model.head)
     parameters = {id(p): p for module in modules for p in module.parameters()}

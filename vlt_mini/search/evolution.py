@@ -4,14 +4,14 @@
 
 every candidate ``a`` (template path φ_t, search path φ_s, ModaMixer ops φ_m) inherits its weights ``W_A(a)`` from the
 supernet trained with uniform paths (Eq. 2), and is scored by the tracker's SUC on validation videos. The algorithm is
-SPOS's (``megvii-model/SinglePathOneShot``, ``src/Search/search.py``) with the paper's defaults (VLT_FACTS §2):
+SPOS's (``megvii-model/SinglePathOneShot``, ``src/Search/search.py``) with the paper's defaults (docs/official_code.md):
 
 - generation 0: ``population`` random candidates; every later generation: ``mutation_children`` children of random
   top-k parents with every gene resampled with probability ``mutation_probability``, ``crossover_children`` children
   taking each gene from one of two random top-k parents, then random candidates up to ``population``;
 - candidates already evaluated, repeated or outside the budget (``CandidateBudget``) are skipped, with at most
   ``tries_per_child`` draws per wanted child as SPOS; the top-k is kept over everything evaluated so far.
-- Not copied from the official code (VLT_FACTS §2): mutation never touching the search-side mixer genes, and
+- Not copied from the official code (docs/official_code.md): mutation never touching the search-side mixer genes, and
   crossover swapping whole sub-lists. Symmetric mode (Tab. 5a) evolves one path and one set of mixer ops for both.
 
 Fitness (``FitnessEvaluator``): reset the BatchNorm statistics and re-estimate them with the candidate over a few
@@ -43,6 +43,7 @@ import torch
 from torch import nn
 
 from vlt_mini.config import check_profile, config_to_dict
+from vlt_mini.profiles import profile_settings
 from vlt_mini.io import atomic_write_bytes, atomic_write_text
 from vlt_mini.models.candidate import NUM_STAGES, Candidate
 from vlt_mini.models.choice_blocks import NUM_CHOICES
@@ -102,21 +103,12 @@ class SearchConfig:
 
     @classmethod
     def for_profile(cls, profile: str, **overrides) -> "SearchConfig":
-        """``paper``: SPOS / VLT's evolution (1000 evaluations) and ~50 recalibration batches (VLT_FACTS §2; the batch
+        """``paper``: SPOS / VLT's evolution (1000 evaluations) and ~50 recalibration batches (docs/official_code.md;
+        the batch
         size is the training one, 64); the official code scores "the first frames" of 20 videos without saying how
         many: 100 frames is our choice, so that 1000 evaluations fit the paper's 15 GPU-hours (~54 s each).
         ``tiny``: seconds (CI); ``cpu``: about 15 minutes on a 2-core laptop (see below)."""
-        settings = {
-            "tiny": dict(population=4, top_k=2, generations=2, mutation_children=2, crossover_children=2,
-                         num_videos=2, max_frames=20, bn_batches=1, bn_batch_size=4),
-            # cpu: 4 generations of 12 (top 4; 5 mutation + 5 crossover children, 2 random) are 48 evaluations. All 20
-            # validation videos, cut to 40 frames, rather than a few long ones: SUC over more videos is less noisy.
-            # Measured in the README's cpu pipeline (the cpu network, one thread, other jobs on the 2 cores): 48
-            # evaluations in 859 s, 18 s a candidate (8 recalibration batches of 16 pairs, then 800 frames tracked).
-            "cpu": dict(population=12, top_k=4, generations=4, mutation_children=5, crossover_children=5,
-                        num_videos=20, max_frames=40, bn_batches=8, bn_batch_size=16),
-            "paper": dict(),
-        }[check_profile(profile)]
+        settings = profile_settings(profile, "search")
         return dataclasses.replace(cls(profile=profile, **settings), **overrides).check()
 
 

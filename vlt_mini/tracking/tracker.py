@@ -1,6 +1,6 @@
 """The SiamCAR / VLT tracker: inference of a trained ``VLTNet`` over a video (SiamCAR's ``siamcar_tracker.py``).
 
-Per video: the template crop (context 0.5) and its language token are computed once. Per frame (VLT_FACTS §2):
+Per video: the template crop (context 0.5) and its language token are computed once. Per frame (docs/official_code.md):
 
 1. crop the search region around the last position at ``s_x = s_z · search_size / template_size``;
 2. score = softmax(cls)[target] × normalised centerness × the scale / ratio change penalty
@@ -33,7 +33,7 @@ class TrackerHyperParameters:
     min_size: float = 4.0  # smallest box side (pixels) the tracker may answer
 
 
-# VLT_FACTS §2: LaSOT / TNL2K, OTB and GOT-10k values of the official code; mini-LaSOT starts from LaSOT's.
+# LaSOT / TNL2K, OTB and GOT-10k values of the official code (docs/official_code.md); mini-LaSOT starts from LaSOT's.
 PRESETS = {
     "lasot": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
     "tnl2k": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),

@@ -1,4 +1,4 @@
-"""Template / search training pairs, as SiamCAR (pysot) samples them, with the video's sentence (VLT_FACTS §2).
+"""Template / search training pairs, as SiamCAR (pysot) samples them, with the video's sentence (docs/official_code.md).
 
 References: pysot ``datasets/dataset.py`` (``TrkDataset``, ``SubDataset.get_positive_pair``: a template frame and a
 search frame at most ``frame_range`` apart; negatives: the search crop from another video) and
@@ -7,7 +7,7 @@ SiamCAR's settings: template shift ±4 px, scale ±5 %, no blur; search shift ±
 negatives 20 %. VLT pairs also carry the sentence embedding ``f_l`` of the video (paper §3.2).
 
 Choices that differ from pysot, on purpose:
-- Negative pairs are labelled negative. The official VLT code labels them positive (a bug, VLT_FACTS §2).
+- Negative pairs are labelled negative. The official VLT code labels them positive (a bug, docs/official_code.md).
 - No hue / grey / flip augmentation: sentences name colours and directions ("red car moving to the left"), so those
   would make the sentence false. Colour jitter is brightness and contrast only.
 - The scale jitter is isotropic (the crops are square windows); pysot draws the x and y scales independently.
@@ -26,12 +26,11 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Sampler
 
-from vlt_mini.config import check_profile
+from vlt_mini.profiles import PAPER_CROP_SIZES, crop_sizes, profile_settings
 from vlt_mini.data.crops import CONTEXT_AMOUNT, CropWindow, crop, search_window, template_window
 from vlt_mini.data.registry import Dataset
 
-PAPER_TEMPLATE, PAPER_SEARCH = 127, 255
-PROFILE_CROP_SIZES = {"tiny": (63, 127), "cpu": (63, 127), "paper": (PAPER_TEMPLATE, PAPER_SEARCH)}
+PAPER_TEMPLATE, PAPER_SEARCH = PAPER_CROP_SIZES
 
 
 @dataclass
@@ -79,11 +78,10 @@ class PairConfig:
     @classmethod
     def for_profile(cls, profile: str, **overrides) -> "PairConfig":
         """Crop sizes of the profile's network; shifts and blur kernels scale with the crops (paper values at 255)."""
-        template, search = PROFILE_CROP_SIZES[check_profile(profile)]
+        template, search = crop_sizes(profile)
         t, s = template / PAPER_TEMPLATE, search / PAPER_SEARCH
-        frame_range, samples = {"tiny": (30, 32), "cpu": (60, 1600), "paper": (100, 600_000)}[profile]
-        config = cls(template_size=template, search_size=search, frame_range=frame_range, template_shift=4.0 * t,
-                     search_shift=64.0 * s, max_blur_kernel=max(3, int(round(45 * s))), samples_per_epoch=samples)
+        config = cls(template_size=template, search_size=search, template_shift=4.0 * t, search_shift=64.0 * s,
+                     max_blur_kernel=max(3, int(round(45 * s))), **profile_settings(profile, "pairs"))
         return dataclasses.replace(config, **overrides)
 
 

@@ -1,4 +1,5 @@
-"""One trainer for the vision-only SiamCAR baseline, a VLT candidate, and the VLT supernet (VLT_FACTS §2, Eq. 2).
+"""One trainer for the vision-only SiamCAR baseline, a VLT candidate, and the VLT supernet (paper Sec. 3, Eq. 2;
+docs/official_code.md).
 
 References: pysot / SiamCAR ``tools/train.py`` (SGD, momentum 0.9, weight decay 1e-4, backbone at 0.1× the learning
 rate, gradient clipping at 10) and ``pysot/utils/lr_scheduler.py`` (warm-up 0.001 -> 0.005 over 5 epochs, then a log
@@ -25,6 +26,7 @@ from typing import Callable, Sequence
 import torch
 
 from vlt_mini.config import check_profile, config_to_dict
+from vlt_mini.profiles import profile_settings
 from vlt_mini.io import atomic_torch_save, atomic_write_text
 from vlt_mini.models.losses import LossConfig, siamcar_loss
 from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
@@ -101,13 +103,7 @@ class TrainConfig:
         backbone) and have few iterations: they use AdamW at 0.01 with the backbone at full rate (SiamCAR's
         SGD recipe is made to fine-tune a pretrained backbone; ``benchmarks/bench_training.py --optimizers`` compares
         the two), and BatchNorm statistics are re-estimated at the end (the moving averages lag behind weights that move fast; see ``batchnorm.py``)."""
-        small = dict(optimizer="adamw", warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01, end_lr=0.002,
-                     backbone_lr_factor=1.0, num_workers=0)
-        settings = {
-            "tiny": dict(small, epochs=2, batch_size=8, log_every=1, checkpoint_every=1000, bn_recalibration_batches=2),
-            "cpu": dict(small, epochs=10, batch_size=16, log_every=20, checkpoint_every=100, bn_recalibration_batches=10),
-            "paper": dict(),
-        }[check_profile(profile)]
+        settings = profile_settings(profile, "train")
         return dataclasses.replace(cls(loss=LossConfig.for_profile(profile), **settings), **overrides)
 
 

@@ -1,0 +1,112 @@
+"""Every profile in one place: what ``tiny``, ``cpu`` and ``paper`` change, section by section.
+
+The dataclass defaults of each component are the paper's (the official SOTS / SiamCAR / SPOS values; the one
+exception is the text model, whose default is the offline MiniLM so that nothing reaches for the network unasked).
+A profile lists only what differs from those defaults; each config's ``for_profile(name)`` reads its section here.
+The crop sizes are one pair per profile, and every size that depends on them (the head's template, the loss's search
+crop, the pair sampler's shifts and blur) is derived from that pair.
+
+- ``tiny``: CI and unit tests, seconds. A quarter of the paper's widths, small crops, 8 training iterations.
+- ``cpu``: a laptop, minutes. The same small network, more data and 1000 iterations (about 10 minutes a network).
+  Trained from scratch on a CPU the number of iterations matters more than width: on the mini-LaSOT validation split
+  half the paper's widths with 95 / 191 crops, 150 iterations (4 min) reached SUC 13.4; this network with
+  63 / 127 crops, 1000 iterations (about 10 min), 39.3 (OpenCV MIL: 26.7).
+- ``paper``: a GPU at the paper's scale.
+
+``NOTEBOOK_SETTINGS`` holds what the narrative notebooks 04-07 do differently per profile (shorter epochs at
+``paper`` so a notebook finishes in a session), so that no notebook branches on the profile's name.
+"""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+
+PROFILES = ("tiny", "cpu", "paper")
+PAPER_CROP_SIZES = (127, 255)  # template, search (pixels); SiamCAR / VLT_SCAR
+CROP_SIZES = {"tiny": (63, 127), "cpu": (63, 127), "paper": PAPER_CROP_SIZES}
+
+_SMALL_NETWORK = dict(stem_channels=8, stage_channels=(16, 40, 80, 160), last_channels=256)
+_SMALL_HEAD = dict(width=32, gn_groups=8)
+# From scratch with few iterations: AdamW at 0.01 with the backbone at full rate (SiamCAR's SGD recipe is made to
+# fine-tune a pretrained backbone; ``benchmarks/bench_training.py --optimizers`` compares the two), and BatchNorm
+# statistics re-estimated at the end (the moving averages lag behind weights that move fast; ``training/batchnorm.py``).
+_SMALL_TRAINING = dict(optimizer="adamw", warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01, end_lr=0.002,
+                       backbone_lr_factor=1.0, num_workers=0)
+_TINY_CATEGORIES = ("ball", "star", "car", "heart")
+
+SETTINGS: dict[str, dict[str, dict]] = {
+    "paper": {
+        "text": dict(model="bert-base-uncased"),  # the official code's frozen BERT (768-d), from the hub
+    },
+    "cpu": {
+        "supernet": _SMALL_NETWORK,
+        "head": _SMALL_HEAD,
+        "pairs": dict(frame_range=60, samples_per_epoch=1600),
+        "train": dict(_SMALL_TRAINING, epochs=10, batch_size=16, log_every=20, checkpoint_every=100,
+                      bn_recalibration_batches=10),
+        # 4 generations of 12 (top 4; 5 mutation + 5 crossover children, 2 random): 48 evaluations. All 20 validation
+        # videos cut to 40 frames rather than a few long ones: SUC over more videos is less noisy. Measured (README's
+        # cpu pipeline): 48 evaluations in 859 s, 18 s a candidate.
+        "search": dict(population=12, top_k=4, generations=4, mutation_children=5, crossover_children=5,
+                       num_videos=20, max_frames=40, bn_batches=8, bn_batch_size=16),
+        "mini_lasot": dict(frame_width=256, frame_height=192, min_frames=60, max_frames=120, train_per_class=16,
+                           val_per_class=2, test_per_class=4, min_distractors=2, max_distractors=5,
+                           object_size=0.16),
+    },
+    "tiny": {
+        "supernet": _SMALL_NETWORK,
+        "head": _SMALL_HEAD,
+        "pairs": dict(frame_range=30, samples_per_epoch=32),
+        "train": dict(_SMALL_TRAINING, epochs=2, batch_size=8, log_every=1, checkpoint_every=1000,
+                      bn_recalibration_batches=2),
+        "search": dict(population=4, top_k=2, generations=2, mutation_children=2, crossover_children=2,
+                       num_videos=2, max_frames=20, bn_batches=1, bn_batch_size=4),
+        "mini_lasot": dict(frame_width=160, frame_height=120, min_frames=24, max_frames=32,
+                           categories=_TINY_CATEGORIES, train_per_class=2, val_per_class=1, test_per_class=1,
+                           min_distractors=2, max_distractors=3, object_size=0.2),
+    },
+}
+SECTIONS = ("supernet", "head", "pairs", "train", "search", "text", "mini_lasot")
+
+
+def check_profile(profile: str) -> str:
+    """Return ``profile`` if it is a known profile name, else raise a ValueError that lists the choices."""
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    return profile
+
+
+def profile_settings(profile: str, section: str) -> dict:
+    """The fields ``profile`` sets in one config ``section`` (a fresh copy; empty where it keeps the defaults)."""
+    if section not in SECTIONS:
+        raise ValueError(f"unknown profile section {section!r}; known: {', '.join(SECTIONS)}")
+    return copy.deepcopy(SETTINGS[check_profile(profile)].get(section, {}))
+
+
+def crop_sizes(profile: str) -> tuple[int, int]:
+    """(template, search) crop sides in pixels."""
+    return CROP_SIZES[check_profile(profile)]
+
+
+@dataclass(frozen=True)
+class NotebookSettings:
+    """What the narrative notebooks (04-07) change per profile; ``notebook_settings(profile)``."""
+
+    training_overrides: tuple[str, ...] = ()   # ``train_model`` overrides of notebooks 04-07's networks
+    supernet_overrides: tuple[str, ...] = ()   # ... added for notebook 05's supernet
+    search_overrides: dict = field(default_factory=dict)  # SearchConfig fields of notebook 05's search
+    recompute_ablation: bool = False           # notebook 07 recomputes Table 5c (else it reads the committed one)
+
+
+NOTEBOOK_SETTINGS = {
+    "tiny": NotebookSettings(recompute_ablation=True),
+    "cpu": NotebookSettings(),
+    # The paper's 600k pairs per epoch take a day: the notebooks train 20 epochs of 12.8k pairs (about an hour on a
+    # GPU), the supernet 10 of them, and search 5 generations; the CLI runs the full recipe.
+    "paper": NotebookSettings(training_overrides=("pairs.samples_per_epoch=12800",),
+                              supernet_overrides=("train.epochs=10",), search_overrides={"generations": 5}),
+}
+
+
+def notebook_settings(profile: str) -> NotebookSettings:
+    return NOTEBOOK_SETTINGS[check_profile(profile)]
