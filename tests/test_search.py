@@ -49,7 +49,7 @@ def supernet(tiny_mini_lasot, tmp_path_factory, encoder):
 
 @pytest.fixture(scope="module")
 def setup(supernet, tiny_mini_lasot, encoder):
-    from vlt_mini.search.command import prepare_search
+    from vlt_mini.search.pipeline import prepare_search
 
     return prepare_search(supernet, "mini-lasot", tiny_mini_lasot, SearchConfig.for_profile("tiny"), "cpu", encoder)
 

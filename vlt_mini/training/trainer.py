@@ -33,9 +33,9 @@ from vlt_mini.training.budget import CandidateBudget
 from vlt_mini.training.checkpoints import (CHECKPOINT_NAME, FINAL_MODEL_NAME, load_training_checkpoint,
                                            restore_rng_state, save_training_checkpoint)
 from vlt_mini.training.distributed import DistributedContext, resolve_device
+from vlt_mini.models.kinds import MODEL_KINDS
 from vlt_mini.training.pairs import PairConfig, PairDataset, PairSource, SentenceTable, make_pair_loader
 
-MODEL_KINDS = ("siamcar", "vlt", "supernet")
 OPTIMIZERS = ("sgd", "adamw")
 LOSS_PARTS = ("total", "cls", "box", "cen")
 RESUME_FREE_FIELDS = ("num_workers", "log_every", "checkpoint_every")  # may change on resume: results stay the same
