@@ -47,6 +47,7 @@ class Sequence:
     # visible then hold that one row while frame_paths lists every frame, and len() counts the frames.
     first_box_only: bool = False
     frame_shape: tuple[int, int] | None = field(default=None, repr=False, compare=False)  # (H, W) of the first read
+    ground_truth_file: Path | None = field(default=None, repr=False, compare=False)  # for error messages
 
 
     def __post_init__(self) -> None:

@@ -44,6 +44,8 @@ def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = Tr
             raise ValueError(f"sequence {sequence.name} has no frames and no ground truth: nothing to track")
         raise FileNotFoundError(f"sequence {sequence.name} has annotations but no frames to track (e.g. the LaSOT "
                                 "toolkit's annotation folder); give the dataset folder with the videos' img/ frames")
+    from vlt_mini.tracking.base import check_init_box
+
     boxes = np.zeros((len(sequence), 4), dtype=np.float64)
     times = np.zeros(len(sequence), dtype=np.float64)
     sentence = sequence.sentence if use_language else None
@@ -51,12 +53,23 @@ def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = Tr
         frame = sequence.frame(index)
         start = time.perf_counter()
         if index == 0:
+            check_init_box(sequence.init_box, frame.shape, what=first_box_description(sequence))
             tracker.initialize(frame, sequence.init_box, sentence)
             boxes[0] = sequence.init_box
         else:
             boxes[index] = np.asarray(tracker.track(frame), dtype=np.float64).reshape(4)
         times[index] = time.perf_counter() - start
     return SequenceRun(sequence.name, boxes, times)
+
+
+def first_box_description(sequence: Sequence) -> str:
+    """``the first ground-truth box of sequence X (line 1 of FILE)``, for error messages."""
+    source = sequence.ground_truth_file
+    if source is None and sequence.frame_paths:
+        candidate = Path(sequence.frame_paths[0]).parent.parent / "groundtruth.txt"
+        source = candidate if candidate.is_file() else None
+    where = f" (line 1 of {source})" if source is not None else (f" ({sequence.dataset})" if sequence.dataset else "")
+    return f"the first ground-truth box of sequence {sequence.name}{where}"
 
 
 def results_path(out_dir: str | Path, sequence_name: str) -> Path:
