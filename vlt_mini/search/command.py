@@ -37,9 +37,13 @@ def add_search_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def command_search(args) -> None:
+    from vlt_mini.arguments import quiet_libraries
     from vlt_mini.config import apply_overrides
     from vlt_mini.search.evolution import SearchConfig
     from vlt_mini.search.pipeline import run_search
+
+    if args.no_progress:
+        quiet_libraries()
 
     overrides = list(args.overrides)
     overrides += [f"split={args.split}"] if args.split is not None else []

@@ -96,8 +96,11 @@ def prepare_search(supernet: str | Path, dataset: str, root, config: SearchConfi
 
 
 def check_output_folder(out_dir: str | Path, resume: bool) -> None:
+    """A search folder: writable (checked before any work), and holding no other search unless resuming."""
+    from vlt_mini.io import check_output_folder as check_writable
     from vlt_mini.search.evolution import LOG_NAME
 
+    check_writable(out_dir, create=False)
     if (Path(out_dir) / LOG_NAME).is_file() and not resume:
         raise ValueError(f"{out_dir} already holds a search ({LOG_NAME}); pass --resume to continue it or choose "
                          "another --out")
