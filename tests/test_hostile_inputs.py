@@ -479,6 +479,19 @@ def test_bad_first_ground_truth_box_names_sequence_and_file(tmp_path, capsys):
     root = lasot_dataset(tmp_path / "lasot", first_box="40,30,0,20")
     fails(capsys, run("static", root, tmp_path / "out"), "sequence cube-1", "line 1 of",
           str(root / "cube" / "cube-1" / "groundtruth.txt"), "zero or negative size")
+    assert not (tmp_path / "out").exists()
+
+
+def test_zero_frame_sequence(tmp_path, capsys):
+    root = lasot_dataset(tmp_path / "lasot")
+    folder = root / "cube" / "cube-1"
+    shutil.rmtree(folder / "img")
+    (folder / "img").mkdir()
+    for name in ("groundtruth.txt", "full_occlusion.txt", "out_of_view.txt"):
+        (folder / name).write_text("")
+    err = fails(capsys, run("static", root, tmp_path / "out"), "sequence cube-1 has no frames and no ground truth",
+                str(folder / "groundtruth.txt"))
+    assert "annotation" not in err and not (tmp_path / "out").exists()
 
 
 def test_unknown_sequence(tmp_path, capsys):

@@ -39,11 +39,7 @@ class SequenceRun:
 
 def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = True) -> SequenceRun:
     """Initialise ``tracker`` on frame 1 with the ground-truth box (and the sentence), then track every later frame."""
-    if not sequence.has_frames:
-        if len(sequence) == 0:
-            raise ValueError(f"sequence {sequence.name} has no frames and no ground truth: nothing to track")
-        raise FileNotFoundError(f"sequence {sequence.name} has annotations but no frames to track (e.g. the LaSOT "
-                                "toolkit's annotation folder); give the dataset folder with the videos' img/ frames")
+    check_trackable(sequence)
     from vlt_mini.tracking.base import check_init_box
 
     boxes = np.zeros((len(sequence), 4), dtype=np.float64)
@@ -60,6 +56,22 @@ def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = Tr
             boxes[index] = np.asarray(tracker.track(frame), dtype=np.float64).reshape(4)
         times[index] = time.perf_counter() - start
     return SequenceRun(sequence.name, boxes, times)
+
+
+def check_trackable(sequence: Sequence) -> None:
+    """A clear error, before any work, for a sequence that cannot be tracked: no frames, or a first ground-truth box
+    that is not a box (the box against the frame is checked when the first frame is read)."""
+    if not sequence.has_frames:
+        if len(sequence) == 0:
+            raise ValueError(f"sequence {sequence.name} has no frames and no ground truth"
+                             + (f" ({sequence.ground_truth_file} is empty)" if sequence.ground_truth_file else "")
+                             + ": nothing to track; remove it from the split list or restore its files")
+        raise FileNotFoundError(f"sequence {sequence.name} has annotations but no frames to track (e.g. the LaSOT "
+                                "toolkit's annotation folder); give the dataset folder with the videos' img/ frames")
+    box = sequence.init_box
+    if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"{first_box_description(sequence)} {box.tolist()} has zero or negative size or is not "
+                         "finite; fix the annotation")
 
 
 def first_box_description(sequence: Sequence) -> str:
@@ -130,6 +142,8 @@ def run_tracker(
     from tqdm.auto import tqdm
 
     sequences = list(sequences)
+    for sequence in sequences:
+        check_trackable(sequence)  # before the folder is claimed: a bad input leaves nothing behind
     provenance = run_provenance(make_tracker(), sequences, use_language, settings)
     with claim_results_folder(out_dir, provenance, [s.name for s in sequences], overwrite) as out_dir:
         runs: dict[str, SequenceRun] = {}
