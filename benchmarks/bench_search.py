@@ -60,7 +60,7 @@ def main() -> None:
     from vlt_mini.data.mini_lasot import generate_mini_lasot
     from vlt_mini.models.candidate import Candidate
     from vlt_mini.search.evolution import FitnessEvaluator, SearchConfig
-    from vlt_mini.search.command import prepare_search
+    from vlt_mini.search.pipeline import prepare_search
 
     root = args.root or Path(__file__).resolve().parents[1] / "data" / f"mini-lasot-{args.profile}-seed0"
     if not root.is_dir():

@@ -147,7 +147,7 @@ def test_ablate_bad_input_exits_2(tmp_path, capsys):
     assert "no row nope" in capsys.readouterr().err
     assert main(["ablate", "--table", "5c", "--out", str(tmp_path), "model.mixer_residual=false"]) == 2
     assert "the ablation's rows set it" in capsys.readouterr().err
-    from vlt_mini.experiments.command import run_ablation
+    from vlt_mini.experiments.ablation_runs import run_ablation
 
     with pytest.raises(ValueError, match="unknown ablation table '9'"):
         run_ablation("9", tmp_path)

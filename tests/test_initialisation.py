@@ -117,5 +117,5 @@ def test_runs_started_before_init_checkpoint_existed_still_resume(sources, encod
     atomic_torch_save(checkpoint, tmp_path / "checkpoint_last.pt")
     resumed = _trainer(sources, tmp_path, encoder)
     assert resumed.resume() and resumed.iteration == 1
-    with pytest.raises(ValueError, match="different settings for train"):
+    with pytest.raises(ValueError, match=r"different settings \(train\.init_checkpoint: null -> "):
         _trainer(sources, tmp_path, encoder, init_checkpoint=str(tmp_path / "checkpoint_last.pt")).resume()

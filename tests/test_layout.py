@@ -3,9 +3,9 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vlt_mini"
-PHASES = ["profiles", "config", "io", "data", "models", "training", "tracking", "evaluation", "search", "experiments",
+PHASES = ["profiles", "config", "io", "arguments", "data", "models", "training", "tracking", "evaluation", "search", "experiments",
           "notebook", "cli"]
-ORDER = {"profiles": 0, "config": 0, "io": 0, "data": 1, "models": 2, "training": 3, "tracking": 4, "evaluation": 5,
+ORDER = {"profiles": 0, "config": 0, "io": 0, "arguments": 0, "data": 1, "models": 2, "training": 3, "tracking": 4, "evaluation": 5,
          "search": 6, "experiments": 7, "notebook": 8, "cli": 8}
 
 
@@ -19,7 +19,10 @@ def imported_modules(path: Path) -> set[str]:
     names = set()
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("vlt_mini") and node.level == 0:
-            names.add(node.module if node.module != "vlt_mini" else f"vlt_mini.{node.names[0].name}")
+            if node.module != "vlt_mini":
+                names.add(node.module)
+            else:  # ``from vlt_mini import x``: a module of the package, or a package attribute (``__version__``)
+                names.update(f"vlt_mini.{alias.name}" for alias in node.names if not alias.name.startswith("__"))
         elif isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names if alias.name.startswith("vlt_mini."))
     return names

@@ -81,7 +81,8 @@ def test_interrupted_sequence_leaves_no_results_file(tmp_path):
 
     with pytest.raises(RuntimeError):
         run_tracker(CrashingTracker, [sequence], tmp_path / "out", progress=False)
-    assert list((tmp_path / "out").iterdir()) == [], "nothing half-written"
+    assert list((tmp_path / "out").glob("*.txt")) == [], "no results file half-written"
+    assert {p.name for p in (tmp_path / "out").iterdir()} == {"tracker.json", ".tracker.lock"}  # the folder's record
 
 
 def test_annotation_only_sequence_cannot_be_tracked(tmp_path):

@@ -49,7 +49,7 @@ def supernet(tiny_mini_lasot, tmp_path_factory, encoder):
 
 @pytest.fixture(scope="module")
 def setup(supernet, tiny_mini_lasot, encoder):
-    from vlt_mini.search.command import prepare_search
+    from vlt_mini.search.pipeline import prepare_search
 
     return prepare_search(supernet, "mini-lasot", tiny_mini_lasot, SearchConfig.for_profile("tiny"), "cpu", encoder)
 
@@ -222,7 +222,7 @@ def test_cli_searches_and_reports_bad_input(supernet, tiny_mini_lasot, tmp_path,
     atomic_torch_save(model_checkpoint(VLTNet(VLTConfig.for_profile("tiny")), kind="vlt", text_model="minilm"), vlt)
     for out, checkpoint, extra, message in (("search", supernet, (), "--resume"),
                                             ("a", tmp_path / "missing.pt", (), "not found"),
-                                            ("b", vlt, (), "not of the supernet"),
+                                            ("b", vlt, (), "the search needs a supernet checkpoint"),
                                             ("c", supernet, ("--split", "test"), "never see the test split"),
                                             ("d", supernet, ("population=x",), "population")):
         assert search(out, checkpoint, *extra) == 2

@@ -104,7 +104,7 @@ def test_interrupted_and_resumed_run_ends_with_identical_weights(sources, tmp_pa
 
 def test_resume_refuses_other_settings(sources, tmp_path, encoder):
     _trainer("siamcar", sources, tmp_path, encoder).train(stop_after=1)
-    with pytest.raises(ValueError, match="different settings for .*train"):
+    with pytest.raises(ValueError, match=r"different settings \(train\.base_lr: 0\.01 -> 0\.02"):
         _trainer("siamcar", sources, tmp_path, encoder, base_lr=0.02).resume()
 
 

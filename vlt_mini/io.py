@@ -49,17 +49,53 @@ def atomic_torch_save(obj: Any, path: str | Path) -> None:
     _atomic_write_bytes(path, buffer.getvalue())
 
 
+def check_output_folder(path: str | Path, flag: str = "--out", create: bool = True) -> Path:
+    """Check, before any work, that ``path`` is (or can become) a folder files can be written in; create it unless
+    ``create`` is False (then it is created when the results are written)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"{flag} {path} is a file, not a folder; choose a folder")
+    parent = next((p for p in [path, *path.parents] if p.exists()), Path("."))
+    if not parent.is_dir():
+        raise NotADirectoryError(f"{flag} {path}: {parent} is a file, not a folder")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise PermissionError(f"{flag} {path}: no permission to write in {parent}; choose a folder you can write to")
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+_TORCH_HEADERS = (b"PK\x03\x04", b"\x80")  # a zip archive (torch >= 1.6) or a legacy pickle
+
+
 def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Any:
-    """Load a checkpoint with ``weights_only=True`` (no arbitrary code runs); a clear error if it is missing."""
+    """Load a checkpoint with ``weights_only=True`` (no arbitrary code runs); a clear error naming the file if it is
+    missing, not a PyTorch file, truncated or refused."""
     import torch
 
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint {path} is a folder; give its model_final.pt (or checkpoint_last.pt)")
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
+    with path.open("rb") as stream:
+        head = stream.read(64)
+    if not head:
+        raise ValueError(f"checkpoint {path} is empty (0 bytes): an interrupted copy? Give a checkpoint written by "
+                         "`vlt-mini train`")
+    if not head.startswith(_TORCH_HEADERS):
+        printable = head[:24].decode("utf-8", "replace")
+        raise ValueError(f"{path} is not a PyTorch checkpoint (it starts with {printable!r}); give model_final.pt or "
+                         "checkpoint_last.pt of a `vlt-mini train` run")
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as error:  # torch raises several types for corrupt or unsafe files
-        raise ValueError(f"cannot load checkpoint {path}: {error}") from error
+        text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if "Weights only load failed" in str(error) or "weights_only" in str(error):
+            raise ValueError(f"refused to load {path}: it holds objects other than tensors and plain values, which "
+                             "could run code when loaded (vlt-mini checkpoints never do); do not use it") from None
+        raise ValueError(f"cannot read checkpoint {path}: truncated or corrupt ({text}); use another copy or "
+                         "retrain") from None
 
 
 def project_root(start: Path | None = None) -> Path | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 
 CONTEXT_AMOUNT = 0.5
@@ -79,6 +78,8 @@ def crop(image: np.ndarray, window: CropWindow, pad_colour=None) -> np.ndarray:
     """Cut ``window`` out of ``image`` (H, W, 3) and resize it to ``window.size``²; outside pixels get the mean colour."""
     if pad_colour is None:
         pad_colour = image.reshape(-1, image.shape[-1]).mean(axis=0)
+    import cv2
+
     return cv2.warpAffine(image, window.affine(), (window.size, window.size), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=tuple(float(v) for v in pad_colour))
 

@@ -80,11 +80,31 @@ def open_mini_lasot(root: str | Path, split: str = "test", sequences: Iterable[s
     """Open the synthetic mini-LaSOT (LaSOT's dataset layout plus ``validation_set.txt`` and ``att/``)."""
     root = Path(root)
     check_split(split, SPLITS, "mini-lasot")
+    unfinished = _unfinished_generation(root, split)
+    if unfinished:
+        raise FileNotFoundError(unfinished)
     if not root.is_dir() or not _scan_sequence_folders(root, first_only=True):
         raise FileNotFoundError(
             f"no mini-LaSOT videos at {root}; generate them with `vlt-mini data mini-lasot --out {root}`"
         )
     return _open_dataset_layout(root, split, sequences, "mini-lasot")
+
+
+def _unfinished_generation(root: Path, split: str) -> str | None:
+    """The message for a mini-LaSOT whose generation was interrupted (``generation.json`` but no split lists yet)."""
+    marker = root / "generation.json"
+    if not marker.is_file() or (split in SPLIT_FILES and (root / SPLIT_FILES[split]).is_file()) or \
+            (split == "all" and (root / SPLIT_FILES["test"]).is_file()):
+        return None
+    import json
+
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        command = (f"vlt-mini data mini-lasot --out {root} --profile {record['profile']} --seed {record['seed']}")
+    except (ValueError, KeyError, TypeError):
+        command = f"vlt-mini data mini-lasot --out {root} (with the same --profile and --seed)"
+    return (f"{root} holds an unfinished mini-LaSOT generation (no {SPLIT_FILES.get(split, 'testing_set.txt')} "
+            f"yet: it was interrupted); run `{command}` again to finish it")
 
 
 def detect_lasot_layout(root: Path) -> str:
@@ -137,6 +157,7 @@ def _open_toolkit_layout(root: Path, split: str, wanted: Iterable[str] | None, d
                 sentence=required_sentence(root / "nlp" / f"{name}.txt"),
                 attributes=read_attributes(root / "att" / f"{name}.txt") if has_attributes else {},
                 dataset=dataset_name,
+                ground_truth_file=boxes_file,
             )
         )
     return Dataset(dataset_name, split, root, sequences)
@@ -179,6 +200,7 @@ def read_lasot_sequence(folder: Path, attributes_file: Path | None = None, datas
         sentence=required_sentence(folder / "nlp.txt"),
         attributes=read_attributes(attributes_file) if attributes_file else {},
         dataset=dataset_name,
+        ground_truth_file=boxes_file,
     )
 
 

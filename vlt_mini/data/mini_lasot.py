@@ -201,7 +201,7 @@ def generate_video(root: Path, config: MiniLaSOTConfig, seed: int, plan: VideoPl
         (partial / filename).write_text(text, encoding="utf-8", newline="\n")  # the same bytes on every platform
     attributes = video_attributes(scene, states)
     if final.exists():
-        shutil.rmtree(final)
+        remove_generated_video(final)
     os.replace(partial, final)
     atomic_write_text(root / "att" / f"{plan.name}.txt", _flags_line(attributes[name] for name in LASOT_ATTRIBUTES))
     meta = {
@@ -265,9 +265,35 @@ def _is_complete(root: Path, plan: VideoPlan) -> bool:
     folder = root / plan.category / plan.name
     if (root / "meta" / f"{plan.name}.json").is_file() and folder.is_dir():
         return True
-    if folder.exists():  # renamed but interrupted before att/meta: regenerate it (same bytes)
-        shutil.rmtree(folder)
+    if folder.exists():  # renamed but interrupted before att/meta (or meta lost): regenerate it (same bytes)
+        remove_generated_video(folder)
     return False
+
+
+GENERATED_TEXT_FILES = ("groundtruth.txt", "full_occlusion.txt", "out_of_view.txt", "nlp.txt")
+
+
+def remove_generated_video(folder: Path) -> None:
+    """Remove the files the generator writes into a video folder (``img/NNNNNNNN.jpg`` and the annotation files),
+    then the folder if it is empty. Anything else in it is the user's: it is never deleted, and the video cannot be
+    regenerated until it is moved away (a ValueError names it)."""
+    image_folder = folder / "img"
+    ours = [folder / name for name in GENERATED_TEXT_FILES]
+    if image_folder.is_dir():
+        ours += [path for path in image_folder.iterdir()
+                 if len(path.stem) == 8 and path.stem.isdigit() and path.suffix == ".jpg" and path.is_file()]
+    ours_set = set(ours)
+    others = [path for path in folder.rglob("*") if path not in ours_set and path != image_folder]
+    if others:
+        raise ValueError(f"{folder} must be regenerated (its meta file is missing) but also holds files the generator "
+                         f"did not write ({', '.join(str(p.relative_to(folder)) for p in sorted(others)[:3])}"
+                         f"{', ...' if len(others) > 3 else ''}); move them elsewhere and run the same command again")
+    for path in ours:
+        if path.is_file():
+            path.unlink()
+    if image_folder.is_dir():
+        image_folder.rmdir()
+    folder.rmdir()
 
 
 def default_workers(frames: int) -> int:

@@ -46,6 +46,9 @@ class Sequence:
     # GOT-10k test: only the first frame's box is public (scores come from the evaluation server); ground_truth and
     # visible then hold that one row while frame_paths lists every frame, and len() counts the frames.
     first_box_only: bool = False
+    frame_shape: tuple[int, int] | None = field(default=None, repr=False, compare=False)  # (H, W) of the first read
+    ground_truth_file: Path | None = field(default=None, repr=False, compare=False)  # for error messages
+
 
     def __post_init__(self) -> None:
         self.ground_truth = np.asarray(self.ground_truth, dtype=np.float64).reshape(-1, 4)
@@ -74,15 +77,15 @@ class Sequence:
         return self.ground_truth[0].copy()
 
     def frame(self, index: int) -> np.ndarray:
-        """Frame ``index`` (0-based) as an (H, W, 3) uint8 BGR image, read from disk now."""
-        import cv2
+        """Frame ``index`` (0-based) as an (H, W, 3) uint8 BGR image, read from disk now; a truncated or corrupt file,
+        or a frame of another size than the first one read, is an error naming the file (``vlt_mini.data.frames``)."""
+        from vlt_mini.data.frames import read_frame
 
         if not self.frame_paths:
             raise FileNotFoundError(f"sequence {self.name} has annotations only, no frames")
-        path = self.frame_paths[index]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise FileNotFoundError(f"cannot read frame {path}")
+        image = read_frame(self.frame_paths[index], self.frame_shape, f"frame {index + 1} of sequence {self.name}")
+        if self.frame_shape is None:
+            self.frame_shape = tuple(image.shape[:2])
         return image
 
     def frames(self) -> Iterator[np.ndarray]:

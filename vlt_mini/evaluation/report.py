@@ -40,9 +40,12 @@ def read_tracker_results(results_dir: str | Path, dataset: Dataset) -> list[np.n
     A missing file, a non-numeric line or fewer boxes than ground-truth frames is an error naming the file; extra
     boxes are allowed (the toolkit truncates them).
     """
+    from vlt_mini.tracking.provenance import check_results_provenance
+
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise FileNotFoundError(f"results folder not found: {results_dir}")
+    check_results_provenance(results_dir, dataset.name)  # tracked on another dataset: refused
     missing = [s.name for s in dataset if not (results_dir / f"{s.name}.txt").is_file()]
     if missing:
         raise FileNotFoundError(

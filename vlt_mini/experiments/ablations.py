@@ -3,7 +3,7 @@
 Every row names a training (model kind, where its candidate comes from, config overrides) and a test-time setting
 (the sentence given, withheld, or replaced), and the paper's row it stands for. Every training uses the profile's
 recipe (``train_model``): no row overrides a ``train.*`` field, so every row has the same budget. Rows that share a
-training (Table 4's test-time variants) share one trained model. ``vlt-mini ablate`` (``vlt_mini.experiments.command``,
+training (Table 4's test-time variants) share one trained model. ``vlt-mini ablate`` (``vlt_mini.experiments.ablation_runs``,
 ``run_ablation``) trains, tracks and scores them; ``OUT/table<T>/table.csv`` and ``table.md`` give mean ± sample std
 over seeds of SUC / P_norm / P (percent) beside the paper's LaSOT numbers (``vlt_mini.evaluation.published``, typed
 from the paper), ``runs.csv`` every run's scores.

@@ -143,6 +143,23 @@ def _download_from_hub(name: str) -> Path:
         raise TextModelUnavailable(f"cannot download text model {name!r} from the hub: {error}; " + advice) from error
 
 
+KNOWN_TEXT_MODELS = (*_PACKAGED_ALIASES, PAPER_TEXT_MODEL)
+
+
+def checkpoint_text_model(data: dict, source: str, explicit: str | None = None) -> str:
+    """The text model to pair with a checkpoint: ``explicit`` (the user's choice) if given, else the one the
+    checkpoint names, but only when it is one of ``KNOWN_TEXT_MODELS``: a checkpoint does not choose which local folder
+    or hub repository is read."""
+    if explicit:
+        return explicit
+    named = data.get("text_model") or DEFAULT_TEXT_MODEL
+    if named not in KNOWN_TEXT_MODELS:
+        raise ValueError(f"{source} names the text model {named!r}, which is not a known one "
+                         f"({DEFAULT_TEXT_MODEL}, {PAPER_TEXT_MODEL}); a checkpoint does not choose which folder or hub "
+                         f"repository is read: pass --text-model {named} (text_model=...) if you trust it")
+    return named
+
+
 def resolve_model_dir(model: str) -> Path:
     """The local folder holding ``model``'s files (packaged MiniLM, a local folder, or a hub snapshot)."""
     if not isinstance(model, str) or not model.strip():

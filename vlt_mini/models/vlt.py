@@ -201,8 +201,17 @@ def vlt_config_from_dict(data: dict) -> VLTConfig:
 
 
 def model_checkpoint(model: VLTNet, **extra: Any) -> dict:
-    """What a VLT checkpoint holds: the weights, the config and the candidate (plus ``extra``, e.g. the text model)."""
-    return {"model": model.state_dict(), "config": json_ready(dataclasses.asdict(model.config)),
+    """What a VLT checkpoint holds: the weights, the config and the candidate (plus ``extra``, e.g. the text model),
+    and what it is: ``format``, ``kind`` (default: ``vlt`` with ModaMixer, else ``siamcar``) and ``architecture``."""
+    from vlt_mini.models.kinds import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+
+    config = model.config
+    architecture = {"backbone": "SPOS supernet" + (" + ModaMixer" if config.use_modamixer else ""),
+                    "template_size": config.template_size, "search_size": config.search_size,
+                    "language_dim": config.language_dim if config.use_modamixer else None}
+    return {"format": CHECKPOINT_FORMAT, "format_version": CHECKPOINT_VERSION,
+            "kind": "vlt" if config.use_modamixer else "siamcar", "architecture": architecture,
+            "model": model.state_dict(), "config": json_ready(dataclasses.asdict(config)),
             "candidate": model.candidate.to_dict(), **extra}
 
 
@@ -214,25 +223,31 @@ def json_ready(value: Any) -> Any:
     return value
 
 
-def load_vlt_checkpoint(checkpoint: str | Any, map_location: str = "cpu") -> tuple[VLTNet, dict]:
+def load_vlt_checkpoint(checkpoint: str | Any, map_location: str = "cpu",
+                        kinds: tuple[str, ...] | None = None, purpose: str = "this") -> tuple[VLTNet, dict]:
     """Build the network a checkpoint describes and load its weights; returns (model in eval mode, checkpoint dict).
 
-    A missing file, a file that is not a vlt-mini checkpoint, or weights of another architecture give a clear error.
+    A missing file, a file that is not a vlt-mini checkpoint, weights of another architecture, or (with ``kinds``) a
+    checkpoint of another kind (``vlt_mini.models.kinds``) give a clear error naming the file.
     """
     from vlt_mini.io import load_checkpoint
+    from vlt_mini.models.kinds import check_checkpoint_kind
 
-    source = str(checkpoint)
+    source = str(checkpoint) if not isinstance(checkpoint, dict) else "the checkpoint"
     data = load_checkpoint(checkpoint, map_location) if not isinstance(checkpoint, dict) else checkpoint
     if not isinstance(data, dict) or not {"model", "config", "candidate"} <= set(data):
-        raise ValueError(f"{source}: not a vlt-mini model checkpoint (expected keys model, config, candidate)")
+        raise ValueError(f"{source}: not a vlt-mini model checkpoint (expected keys model, config, candidate); give "
+                         "model_final.pt or checkpoint_last.pt of a `vlt-mini train` run")
+    if kinds is not None:
+        check_checkpoint_kind(data, kinds, source, purpose)
     try:
         config = vlt_config_from_dict(data["config"])
-    except (TypeError, KeyError) as error:
+    except (TypeError, KeyError, ValueError) as error:
         raise ValueError(f"{source}: its config does not describe a VLT network ({error})") from None
     model = VLTNet(config, candidate=Candidate.from_dict(data["candidate"], source))
     try:
         model.load_state_dict(data["model"])
-    except RuntimeError as error:
+    except (RuntimeError, TypeError, AttributeError) as error:
         first_lines = "; ".join(str(error).splitlines()[:3])
         raise ValueError(f"{source}: weights do not fit the architecture in its config: {first_lines}") from None
     return model.eval(), data

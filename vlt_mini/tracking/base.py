@@ -16,6 +16,11 @@ class Tracker(ABC):
     name: str = "tracker"
     uses_language: bool = False
 
+    def identity(self) -> dict:
+        """What makes this tracker's boxes what they are (recorded in a results folder's ``tracker.json``): its name
+        and class, plus, for trained trackers, the weights' digest and the settings."""
+        return {"tracker": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}"}
+
     @abstractmethod
     def initialize(self, frame: np.ndarray, box: np.ndarray, sentence: str | None = None) -> None:
         """Start tracking the object in ``box`` (x, y, w, h) on ``frame``; ``sentence`` describes it, or is None."""

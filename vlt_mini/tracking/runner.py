@@ -2,7 +2,9 @@
 
 ``<out>/<sequence>.txt`` holds one ``x,y,w,h`` line per frame (the LaSOT toolkit's format) and
 ``<out>/<sequence>_time.txt`` the seconds spent on each frame. Both are written atomically once the sequence is done,
-so a re-run resumes: finished sequences are skipped, an interrupted one is tracked again from its first frame.
+so a re-run resumes: finished sequences (one box and one time per frame) are skipped, an interrupted or truncated one
+is tracked again from its first frame. The folder's ``tracker.json`` records what made the results, and a run with
+another tracker, checkpoint or settings is refused (``vlt_mini.tracking.provenance``).
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from vlt_mini.data.sequence import Sequence
 from vlt_mini.data.textio import format_boxes
 from vlt_mini.io import atomic_write_text
 from vlt_mini.tracking.base import Tracker
+from vlt_mini.tracking.provenance import claim_results_folder, result_files
 
 
 @dataclass
@@ -36,8 +39,9 @@ class SequenceRun:
 
 def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = True) -> SequenceRun:
     """Initialise ``tracker`` on frame 1 with the ground-truth box (and the sentence), then track every later frame."""
-    if not sequence.has_frames:
-        raise FileNotFoundError(f"sequence {sequence.name} has no frames to track (annotation-only dataset layout)")
+    check_trackable(sequence)
+    from vlt_mini.tracking.base import check_init_box
+
     boxes = np.zeros((len(sequence), 4), dtype=np.float64)
     times = np.zeros(len(sequence), dtype=np.float64)
     sentence = sequence.sentence if use_language else None
@@ -45,6 +49,7 @@ def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = Tr
         frame = sequence.frame(index)
         start = time.perf_counter()
         if index == 0:
+            check_init_box(sequence.init_box, frame.shape, what=first_box_description(sequence))
             tracker.initialize(frame, sequence.init_box, sentence)
             boxes[0] = sequence.init_box
         else:
@@ -53,8 +58,68 @@ def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = Tr
     return SequenceRun(sequence.name, boxes, times)
 
 
+def check_trackable(sequence: Sequence) -> None:
+    """A clear error, before any work, for a sequence that cannot be tracked: no frames, or a first ground-truth box
+    that is not a box (the box against the frame is checked when the first frame is read)."""
+    if not sequence.has_frames:
+        if len(sequence) == 0:
+            raise ValueError(f"sequence {sequence.name} has no frames and no ground truth"
+                             + (f" ({sequence.ground_truth_file} is empty)" if sequence.ground_truth_file else "")
+                             + ": nothing to track; remove it from the split list or restore its files")
+        raise FileNotFoundError(f"sequence {sequence.name} has annotations but no frames to track (e.g. the LaSOT "
+                                "toolkit's annotation folder); give the dataset folder with the videos' img/ frames")
+    box = sequence.init_box
+    if not np.all(np.isfinite(box)) or box[2] <= 0 or box[3] <= 0:
+        raise ValueError(f"{first_box_description(sequence)} {box.tolist()} has zero or negative size or is not "
+                         "finite; fix the annotation")
+
+
+def first_box_description(sequence: Sequence) -> str:
+    """``the first ground-truth box of sequence X (line 1 of FILE)``, for error messages."""
+    source = sequence.ground_truth_file
+    if source is None and sequence.frame_paths:
+        candidate = Path(sequence.frame_paths[0]).parent.parent / "groundtruth.txt"
+        source = candidate if candidate.is_file() else None
+    where = f" (line 1 of {source})" if source is not None else (f" ({sequence.dataset})" if sequence.dataset else "")
+    return f"the first ground-truth box of sequence {sequence.name}{where}"
+
+
 def results_path(out_dir: str | Path, sequence_name: str) -> Path:
     return Path(out_dir) / f"{sequence_name}.txt"
+
+
+def results_complete(out_dir: str | Path, sequences: Iterable[Sequence]) -> bool:
+    """Whether every sequence has complete results in ``out_dir`` (see ``finished_run``)."""
+    return all(finished_run(out_dir, sequence) is not None for sequence in sequences)
+
+
+def finished_run(out_dir: str | Path, sequence: Sequence) -> SequenceRun | None:
+    """The run of ``sequence`` read back from ``out_dir`` when it is complete (one box and one time per frame, every
+    line readable), else None: a missing, truncated or corrupt file means "track it again"."""
+    from vlt_mini.data.textio import DataFormatError, read_boxes
+
+    boxes_file, times_file = result_files(Path(out_dir), sequence.name)
+    if not boxes_file.is_file() or not times_file.is_file():
+        return None
+    try:
+        boxes = read_boxes(boxes_file, "results")
+        times = np.loadtxt(times_file, ndmin=1, dtype=np.float64)
+    except (DataFormatError, ValueError, OSError):
+        return None
+    if len(boxes) != len(sequence) or times.shape != (len(sequence),):
+        return None
+    return SequenceRun(sequence.name, boxes, times, True)
+
+
+def run_provenance(tracker: Tracker, sequences: list[Sequence], use_language: bool, settings: dict | None) -> dict:
+    """What ``tracker.json`` records for a run: the tracker's identity, the dataset, language on / off, settings."""
+    from vlt_mini import __version__
+
+    identity = tracker.identity()
+    datasets = sorted({sequence.dataset for sequence in sequences if sequence.dataset})
+    return {**identity, "use_language": bool(use_language) and identity.get("use_language", True),
+            "dataset": datasets[0] if len(datasets) == 1 else (datasets or None), "settings": settings or {},
+            "written_by": f"vlt-mini {__version__}"}
 
 
 def run_tracker(
@@ -64,35 +129,39 @@ def run_tracker(
     progress: bool = True,
     use_language: bool = True,
     description: str = "tracking",
+    settings: dict | None = None,
+    overwrite: bool = False,
 ) -> list[SequenceRun]:
     """Track every sequence with a fresh tracker from ``make_tracker``; results go to ``out_dir`` (resumable).
 
-    Returns one ``SequenceRun`` per sequence; sequences whose results file already exists are read back and marked
-    ``skipped``. The progress bar counts frames and shows frames/s.
+    Returns one ``SequenceRun`` per sequence; sequences whose results are complete on disk are read back and marked
+    ``skipped``. ``out_dir/tracker.json`` records the tracker (weights digest, checkpoint, text model,
+    hyper-parameters), language on / off and ``settings``; a folder made by anything else is refused (ValueError)
+    unless ``overwrite``, which tracks everything again. The progress bar counts frames and shows frames/s.
     """
     from tqdm.auto import tqdm
 
-    from vlt_mini.data.textio import read_boxes
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     sequences = list(sequences)
-    pending = [s for s in sequences if not results_path(out_dir, s.name).is_file()]
-    total_frames = sum(len(s) for s in pending)
-    runs: dict[str, SequenceRun] = {}
     for sequence in sequences:
-        if sequence not in pending:
-            times_file = out_dir / f"{sequence.name}_time.txt"
-            times = np.loadtxt(times_file, ndmin=1) if times_file.is_file() else np.full(len(sequence), np.nan)
-            runs[sequence.name] = SequenceRun(sequence.name, read_boxes(results_path(out_dir, sequence.name)), times, True)
-    with tqdm(total=total_frames, desc=description, unit="frame", disable=not progress or not pending) as bar:
-        for sequence in pending:
-            bar.set_postfix_str(sequence.name)
-            run = track_sequence(make_tracker(), sequence, use_language=use_language)
-            atomic_write_text(out_dir / f"{sequence.name}_time.txt", "".join(f"{t:.6f}\n" for t in run.frame_times))
-            atomic_write_text(results_path(out_dir, sequence.name), format_boxes(run.boxes))
-            runs[sequence.name] = run
-            bar.update(len(sequence))
+        check_trackable(sequence)  # before the folder is claimed: a bad input leaves nothing behind
+    provenance = run_provenance(make_tracker(), sequences, use_language, settings)
+    with claim_results_folder(out_dir, provenance, [s.name for s in sequences], overwrite) as out_dir:
+        runs: dict[str, SequenceRun] = {}
+        for sequence in sequences:
+            finished = finished_run(out_dir, sequence)
+            if finished is not None:
+                runs[sequence.name] = finished
+        pending = [s for s in sequences if s.name not in runs]
+        total_frames = sum(len(s) for s in pending)
+        with tqdm(total=total_frames, desc=description, unit="frame", disable=not progress or not pending) as bar:
+            for sequence in pending:
+                bar.set_postfix_str(sequence.name)
+                run = track_sequence(make_tracker(), sequence, use_language=use_language)
+                boxes_file, times_file = result_files(out_dir, sequence.name)
+                atomic_write_text(times_file, "".join(f"{t:.6f}\n" for t in run.frame_times))
+                atomic_write_text(boxes_file, format_boxes(run.boxes))
+                runs[sequence.name] = run
+                bar.update(len(sequence))
     return [runs[s.name] for s in sequences]
 
 

@@ -12,36 +12,14 @@ Hyper-parameters per dataset are named presets (``PRESETS``), so there is no ``i
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from vlt_mini.data.crops import CONTEXT_AMOUNT, context_side, crop, search_window, template_window, to_tensor
+from vlt_mini.data.crops import context_side, crop, search_window, template_window, to_tensor
 from vlt_mini.tracking.base import Tracker, check_init_box
-
-
-@dataclass(frozen=True)
-class TrackerHyperParameters:
-    """SiamCAR's test-time knobs."""
-
-    penalty_k: float = 0.04
-    window_influence: float = 0.3
-    lr: float = 0.33
-    context: float = CONTEXT_AMOUNT
-    min_size: float = 4.0  # smallest box side (pixels) the tracker may answer
-
-
-# LaSOT / TNL2K, OTB and GOT-10k values of the official code (docs/official_code.md); mini-LaSOT starts from LaSOT's.
-PRESETS = {
-    "lasot": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
-    "tnl2k": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
-    "otb": TrackerHyperParameters(penalty_k=0.2, window_influence=0.45, lr=0.35),
-    "got10k": TrackerHyperParameters(penalty_k=0.06, window_influence=0.1, lr=0.7),
-    "mini-lasot": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
-}
-PRESETS["otb99-lang"] = PRESETS["otb"]
+from vlt_mini.tracking.presets import PRESETS, TrackerHyperParameters, hyper_parameters  # noqa: F401 (re-exported)
 
 
 def _change(ratio: np.ndarray) -> np.ndarray:
@@ -57,6 +35,7 @@ class VLTTracker(Tracker):
     """Tracks with a ``VLTNet`` (VLT_SCAR, or the vision-only SiamCAR baseline when it has no ModaMixer)."""
 
     name = "vlt"
+    checkpoint: dict | None = None  # {"path", "sha256"} when built from a checkpoint file
 
     def __init__(self, model, text_encoder=None, hyper: TrackerHyperParameters | str = "lasot",
                  use_language: bool = True, device: str | torch.device = "cpu") -> None:
@@ -74,31 +53,61 @@ class VLTTracker(Tracker):
 
     # ------------------------------------------------------------------ construction from a checkpoint
     @classmethod
-    def from_checkpoint(cls, checkpoint: str | Path, preset: str = "lasot", device: str = "cpu",
-                        use_language: bool = True, text_model: str | None = None) -> "VLTTracker":
+    def from_checkpoint(cls, checkpoint: str | Path, preset: TrackerHyperParameters | str = "lasot",
+                        device: str = "cpu", use_language: bool = True, text_model: str | None = None) -> "VLTTracker":
+        """A tracker on a ``vlt`` or ``siamcar`` checkpoint (a supernet is refused). Its text model is the one the
+        checkpoint names if that is a known model, else ``text_model`` must be given."""
+        from vlt_mini.models.kinds import TRACKER_KINDS
         from vlt_mini.models.vlt import load_vlt_checkpoint
 
-        model, data = load_vlt_checkpoint(checkpoint)
+        model, data = load_vlt_checkpoint(checkpoint, kinds=TRACKER_KINDS, purpose="tracking")
         encoder = None
         if model.config.use_modamixer:
-            from vlt_mini.models.text_encoder import TextEncoder
+            from vlt_mini.models.text_encoder import TextEncoder, checkpoint_text_model
 
-            encoder = TextEncoder(model=text_model or data.get("text_model", "minilm"), device=device)
+            encoder = TextEncoder(model=checkpoint_text_model(data, str(checkpoint), text_model), device=device)
             if encoder.dim != model.config.language_dim:
                 raise ValueError(f"{checkpoint}: the network expects {model.config.language_dim}-d language "
                                  f"embeddings but text model {encoder.config.model!r} gives {encoder.dim}-d")
-        return cls(model, encoder, preset, use_language, device)
+        tracker = cls(model, encoder, preset, use_language, device)
+        from vlt_mini.tracking.provenance import file_digest
+
+        tracker.checkpoint = {"path": str(Path(checkpoint).resolve()), "sha256": file_digest(checkpoint)}
+        return tracker
 
     @classmethod
-    def factory(cls, checkpoint: str | Path | None = None, preset: str = "lasot", device: str = "cpu",
-                use_language: bool = True, text_model: str | None = None):
+    def factory(cls, checkpoint: str | Path | None = None, preset: TrackerHyperParameters | str = "lasot",
+                device: str = "cpu", use_language: bool = True, text_model: str | None = None):
         """A zero-argument builder for the runner; the checkpoint is loaded once and the model shared."""
         if checkpoint is None:
             raise ValueError("the vlt tracker needs --checkpoint (a model trained with `vlt-mini train`)")
-        if preset not in PRESETS:
+        if isinstance(preset, str) and preset not in PRESETS:
             raise ValueError(f"unknown tracker preset {preset!r}; choose one of {', '.join(PRESETS)}")
         prototype = cls.from_checkpoint(checkpoint, preset, device, use_language, text_model)
-        return lambda: cls(prototype.model, prototype.text_encoder, prototype.hyper, use_language, device)
+
+        def build() -> "VLTTracker":
+            tracker = cls(prototype.model, prototype.text_encoder, prototype.hyper, use_language, device)
+            tracker.checkpoint = prototype.checkpoint
+            return tracker
+
+        return build
+
+    def identity(self) -> dict:
+        """The tracker, the digest of its weights (and the checkpoint it came from), its text model, hyper-parameters
+        and language setting: what ``tracker.json`` records for the results it makes."""
+        import dataclasses
+        import hashlib
+
+        digest = hashlib.sha256()
+        for key, tensor in sorted(self.model.state_dict().items()):
+            digest.update(key.encode() + b"\0" + tensor.detach().cpu().contiguous().numpy().tobytes())
+        identity = {**super().identity(), "kind": "vlt" if self.model.config.use_modamixer else "siamcar",
+                    "weights_sha256": digest.hexdigest(), "profile": self.model.config.profile,
+                    "text_model": self.text_encoder.model_key if self.uses_language and self.text_encoder else None,
+                    "hyper_parameters": dataclasses.asdict(self.hyper), "use_language": self.uses_language}
+        if getattr(self, "checkpoint", None):
+            identity["checkpoint"] = self.checkpoint
+        return identity
 
     # ------------------------------------------------------------------ tracking
     @torch.no_grad()

@@ -35,31 +35,40 @@ def frame_files(folder: Path) -> list[Path]:
 
 
 def read_frames(source: str | Path) -> Iterator[np.ndarray]:
-    """BGR frames of a video file, a folder of images, or a folder with an ``img/`` sub-folder (OTB, LaSOT)."""
+    """BGR frames of a video file (any container and codec OpenCV's backends read), a folder of images, or a folder
+    with an ``img/`` sub-folder (OTB, LaSOT). Every frame is checked against the first one's size; a truncated or
+    corrupt image is an error naming the file (``vlt_mini.data.frames``)."""
+    from vlt_mini.data.frames import FrameError, as_bgr, check_frame_size, read_frame
+
     source = Path(source)
     if source.is_dir():
         folder = source / "img" if (source / "img").is_dir() else source
+        shape = None
         for path in frame_files(folder):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-            if image is None:
-                raise ValueError(f"cannot read frame {path}")
+            image = read_frame(path, shape)
+            shape = shape or image.shape[:2]
             yield image
         return
     if not source.is_file():
         raise FileNotFoundError(f"video not found: {source}")
     capture = cv2.VideoCapture(str(source))
     if not capture.isOpened():
-        raise ValueError(f"cannot open video {source}")
+        raise FrameError(f"cannot open video {source}: not a video OpenCV's backends read (container or codec); "
+                         "convert it (e.g. `ffmpeg -i VIDEO out.mp4`) or give a folder of its frames")
     try:
-        count = 0
+        count, shape = 0, None
         while True:
             ok, frame = capture.read()
             if not ok:
                 break
             count += 1
+            frame = as_bgr(frame, f"{source}, frame {count}")
+            check_frame_size(frame, shape, f"{source}, frame {count},")
+            shape = shape or frame.shape[:2]
             yield frame
         if count == 0:
-            raise ValueError(f"no frames could be decoded from {source}")
+            raise FrameError(f"no frames could be decoded from {source} (empty, truncated, or a codec OpenCV lacks); "
+                             "convert it (e.g. `ffmpeg -i VIDEO out.mp4`) or give a folder of its frames")
     finally:
         capture.release()
 
@@ -74,7 +83,9 @@ def track_video(tracker, source: str | Path, box, sentence: str | None, out: str
     from vlt_mini.tracking.base import check_init_box
     from vlt_mini.tracking.drawing import annotate_frame, write_video
 
-    out = Path(out)
+    from vlt_mini.io import check_output_folder
+
+    out = check_output_folder(out, create=False)  # an unwritable output fails now, not after tracking the whole video
     frames = read_frames(source)
     first = next(frames, None)
     if first is None:

@@ -13,16 +13,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from vlt_mini.config import PROFILES
+from vlt_mini.arguments import add_device_argument, add_profile_argument, add_progress_argument
 
 
-def add_train_parser(subparsers) -> None:
+def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     from vlt_mini.data.registry import DATASETS
-    from vlt_mini.training.trainer import MODEL_KINDS
+    from vlt_mini.models.kinds import MODEL_KINDS
 
-    parser = subparsers.add_parser(
-        "train", help="train SiamCAR, a VLT candidate or the supernet on template / search pairs",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.description = __doc__
     parser.add_argument("--model", required=True, choices=MODEL_KINDS, help="what to train")
     parser.add_argument("--candidate", type=Path, default=None,
                         help="candidate JSON file (default: the official VLT_SCAR candidate)")
@@ -31,15 +29,15 @@ def add_train_parser(subparsers) -> None:
     parser.add_argument("--root", type=Path, action="append", default=None,
                         help="dataset root, one per --dataset in the same order (else the environment variables)")
     parser.add_argument("--split", default="train", help="split to train on (default train)")
-    parser.add_argument("--profile", default="tiny", choices=PROFILES, help="network and schedule size")
+    add_profile_argument(parser, "network and schedule size")
     parser.add_argument("--out", required=True, type=Path, help="run folder: checkpoints, metrics, plots")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    parser.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda or cuda:N")
+    add_device_argument(parser)
     parser.add_argument("--seed", type=int, default=None, help="random seed (sets train.seed)")
     parser.add_argument("--text-model", default="minilm",
                         help="sentence encoder: minilm (offline default), bert-base-uncased (the paper's), or a folder")
     parser.add_argument("--stop-after", type=int, default=None, help="stop (with a checkpoint) after N iterations")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_argument(parser)
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                         help="overrides: model.no_sentence_mode=template train.epochs=2 pairs.negative_fraction=0.1")
 
@@ -63,6 +61,7 @@ def parse_dataset_arguments(datasets: list[str], roots: list[Path] | None) -> li
 
 
 def command_train(args) -> None:
+    from vlt_mini.arguments import quiet_libraries
     from vlt_mini.config import apply_overrides
     from vlt_mini.data import open_dataset
     from vlt_mini.models.candidate import Candidate
@@ -70,12 +69,17 @@ def command_train(args) -> None:
     from vlt_mini.training.pairs import PairSource
     from vlt_mini.training.trainer import Trainer, TrainingDiverged, TrainingSetup
 
+    if args.no_progress:
+        quiet_libraries()
     setup = apply_overrides(TrainingSetup.for_profile(args.profile), args.overrides)
     if args.seed is not None:
         setup = apply_overrides(setup, [f"train.seed={args.seed}"])
     candidate = Candidate.load(args.candidate) if args.candidate is not None else None
     sources = [PairSource(open_dataset(name, root, args.split), weight)
                for name, root, weight in parse_dataset_arguments(args.dataset, args.root)]
+    from vlt_mini.io import check_output_folder
+
+    check_output_folder(args.out, create=False)
     if (args.out / CHECKPOINT_NAME).is_file() and not args.resume:
         raise ValueError(f"{args.out} already holds a training run ({CHECKPOINT_NAME}); pass --resume to continue it "
                          "or choose another --out")

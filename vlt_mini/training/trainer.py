@@ -35,9 +35,9 @@ from vlt_mini.training.budget import CandidateBudget
 from vlt_mini.training.checkpoints import (CHECKPOINT_NAME, FINAL_MODEL_NAME, load_training_checkpoint,
                                            restore_rng_state, save_training_checkpoint)
 from vlt_mini.training.distributed import DistributedContext, resolve_device
+from vlt_mini.models.kinds import MODEL_KINDS
 from vlt_mini.training.pairs import PairConfig, PairDataset, PairSource, SentenceTable, make_pair_loader
 
-MODEL_KINDS = ("siamcar", "vlt", "supernet")
 OPTIMIZERS = ("sgd", "adamw")
 LOSS_PARTS = ("total", "cls", "box", "cen")
 RESUME_FREE_FIELDS = ("num_workers", "log_every", "checkpoint_every")  # may change on resume: results stay the same
@@ -300,24 +300,38 @@ class Trainer:
             save_training_checkpoint(self.checkpoint_path, self.model_state(), self.optimizer, self.scaler.state_dict(),
                                      self.iteration, self.epoch, self.wall_time, self.configs())
 
+    def setting_differences(self, saved: dict) -> list[str]:
+        """``setting: saved -> now`` for every setting (dotted, e.g. ``train.epochs``) in which ``saved`` (a run's
+        ``config.json`` or a checkpoint's configs) differs from this trainer's; fields that may change on resume
+        (``RESUME_FREE_FIELDS``), the world size and the data roots are not compared."""
+        saved, current = json.loads(json.dumps(saved)), json.loads(json.dumps(self.configs()))
+        for config in (saved, current):
+            config.pop("world_size", None)
+            config["train"] = {k: v for k, v in config.get("train", {}).items() if k not in RESUME_FREE_FIELDS}
+            config["sources"] = [{k: v for k, v in s.items() if k != "root"} for s in config.get("sources", [])]
+        defaults = config_to_dict(TrainConfig())  # a field added since the run started counts as its default
+        saved["train"].update({k: v for k, v in current["train"].items()
+                               if k not in saved["train"] and v == defaults.get(k)})
+
+        def walk(old, new, prefix: str) -> list[str]:
+            if isinstance(old, dict) and isinstance(new, dict):
+                return [item for key in sorted(set(old) | set(new))
+                        for item in walk(old.get(key), new.get(key), f"{prefix}{key}.")]
+            return [] if old == new else [f"{prefix.rstrip('.')}: {json.dumps(old)} -> {json.dumps(new)}"]
+
+        return walk(saved, current, "")
+
     def resume(self, path: str | Path | None = None) -> bool:
         """Continue from ``path`` (default ``out_dir/checkpoint_last.pt``); False if there is none to continue."""
         path = Path(path) if path is not None else self.checkpoint_path
         if not path.is_file():
             return False
         data = load_training_checkpoint(path)
-        saved, current = data["configs"], self.configs()
-        for config in (saved, current):
-            config.pop("world_size", None)
-            config["train"] = {k: v for k, v in config["train"].items() if k not in RESUME_FREE_FIELDS}
-            config["sources"] = [{k: v for k, v in s.items() if k != "root"} for s in config["sources"]]
-        defaults = config_to_dict(TrainConfig())  # a field added since the run started counts as its default
-        saved["train"].update({k: v for k, v in current["train"].items()
-                               if k not in saved["train"] and v == defaults.get(k)})
-        different = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
+        different = self.setting_differences(data["configs"])
         if different:
-            raise ValueError(f"{path}: cannot resume: the run was started with different settings for "
-                             f"{', '.join(different)} (see {self.out_dir / 'config.json'})")
+            raise ValueError(f"{path}: cannot resume: the run was started with different settings "
+                             f"({'; '.join(different[:6])}); use the same settings, or another --out for a new run "
+                             f"(see {self.out_dir / 'config.json'})")
         self.model.load_state_dict(data["model"])
         self.optimizer.load_state_dict(data["optimizer"])
         if data.get("scaler"):
