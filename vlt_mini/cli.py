@@ -1,5 +1,5 @@
 """The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate``, ``track``, ``demo`` (and ``train``, ``search``,
-``ablate``).
+``ablate``, ``handout``).
 
 Each sub-command is a thin wrapper over a package function, so everything here can also be done from Python.
 """
@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vlt_mini.experiments.command import add_ablate_parser
 
     add_ablate_parser(subparsers)
+    from vlt_mini.experiments.handout import add_handout_parser
+
+    add_handout_parser(subparsers)
     return parser
 
 
@@ -219,6 +222,15 @@ def _command_ablate(args) -> None:
 
 
 COMMANDS["ablate"] = _command_ablate
+
+
+def _command_handout(args) -> None:
+    from vlt_mini.experiments.handout import command_handout
+
+    command_handout(args)
+
+
+COMMANDS["handout"] = _command_handout
 
 
 def main(argv: list[str] | None = None) -> int:
