@@ -101,6 +101,10 @@ class NotebookSetup:
 
         return notebook_settings(self.profile)
 
+    def show_banner(self) -> None:
+        """The smoke-test banner (``show_smoke_test_banner``) at this profile, above trained results."""
+        show_smoke_test_banner(self.profile)
+
     def runs(self, name: str) -> Path:
         """A folder for what a notebook writes (results, checkpoints, plots)."""
         folder = self.data / "runs" / name

@@ -12,6 +12,7 @@ pass, a second or two at the ``cpu`` profile); moving the frame slider only redr
 from __future__ import annotations
 
 import dataclasses
+import html
 from dataclasses import dataclass
 from typing import Mapping, Sequence as SequenceType
 
@@ -130,6 +131,7 @@ class TrackingExplorer:
         self.default_suc: dict[tuple, float] = {}  # (video, network, mode) -> SUC with the default knobs and sentence
         self.tracked = 0                            # how many times a video has been tracked (tests, curiosity)
         self._updating = False                      # True while controls are set together: no re-tracking then
+        self._summary = ""                          # the status line's first row (the run); the second is the frame
 
         first = next(iter(self.sequences.values()))
         self.video = widgets.Dropdown(options=list(self.sequences), value=first.name, description="video")
@@ -210,8 +212,12 @@ class TrackingExplorer:
             reference, note = "default knobs, no sentence", "; no sentence: the network's 0-tensor / template token"
         else:
             reference, note = "default knobs and the video's own sentence", ""
-        self.status.value = (f"<b>SUC {self.run.suc:.1f}</b> on {sequence.name} "
-                             f"({reference}: {self.default_suc[key]:.1f}){note}")
+        knobs = ", ".join(f"{name} {slider.value:.2f}" for name, slider in self.knobs.items())
+        if self.uses_sentence and self.run.sentence:
+            text = self.run.sentence if len(self.run.sentence) <= 60 else self.run.sentence[:57] + "..."
+            knobs = f"“{html.escape(text)}”, {knobs}"
+        self._summary = (f"<b>SUC {self.run.suc:.1f}</b> on {sequence.name} with {knobs} "
+                         f"({reference}: {self.default_suc[key]:.1f}){note}")
         self.redraw()
 
     def _at_defaults(self) -> bool:
@@ -225,7 +231,10 @@ class TrackingExplorer:
 
         if self._updating or self.run is None:
             return
-        figure = explorer_figure(self.current_sequence, self.run, self.frame_index,
+        index = self.frame_index
+        self.status.value = (f"{self._summary}<br>frame {index + 1}/{len(self.run.boxes)}: IoU "
+                             f"{self.run.ious[index]:.2f}")
+        figure = explorer_figure(self.current_sequence, self.run, index,
                                  f"{self.network.value}, language: {self.language.value}",
                                  sentence_ignored=not self._has_mixer())
         self.image.value = figure_png(figure, dpi=80)
