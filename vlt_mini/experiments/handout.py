@@ -152,6 +152,7 @@ def render_handout(out: Path, profile: str = "cpu", notebooks: Sequence[Path] | 
         raise ValueError(f"--out {out} exists and is not a folder")
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    staging.chmod(0o755)  # mkdtemp's folder is private; a published handout is read by a web server
     try:
         entries, started = [], time.perf_counter()
         for number, path in enumerate(paths, 1):
