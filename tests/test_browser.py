@@ -25,7 +25,8 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = Path(os.environ.get("VLT_MINI_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+                 "--disable-component-update", "--no-first-run", "--disable-sync",
+                 "--disable-dev-shm-usage"]  # containers' /dev/shm is often too small for Chromium
 NOTEBOOK = "07_ablations_and_insight.ipynb"
 CHECKOUT = Path(vlt_mini.__file__).resolve().parents[1]  # the vlt-mini being tested (PYTHONPATH or installed)
 RUN_ALL_TIMEOUT_S = 420
