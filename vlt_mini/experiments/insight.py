@@ -180,7 +180,8 @@ def channel_selection_figure(model: VLTNet, image: torch.Tensor, f_l: torch.Tens
     activations = {a["stage"]: a for a in mixer_activations(model, image, f_l, branch, candidate)}
     k = len(selections[stages[0]].top)
     columns = 1 + 4 * k
-    figure = Figure(figsize=(1.9 * columns, 2.2 * len(stages) + 0.8))  # titles readable at notebook width
+    # about 13 inches wide: a notebook shows it near its own size, so 9-point titles stay about 10 pixels high
+    figure = Figure(figsize=(1.5 * columns, 1.9 * len(stages) + 0.8))
     axes = figure.subplots(len(stages), columns, squeeze=False)
     rgb = _rgb(image)
     for row, stage in zip(axes, stages):
