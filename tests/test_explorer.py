@@ -78,9 +78,12 @@ def test_explorer_widgets_drive_the_tracker(sequences, models):
     assert explorer.default_suc[(first.name, "VLT-mini", "sentence")] == pytest.approx(explorer.run.suc)
     assert "SUC" in explorer.status.value and bytes(explorer.image.value).startswith(b"\x89PNG")
 
+    assert (explorer.frame.min, explorer.frame.max) == (1, len(first))  # 1-based, as the figure's title
+    assert f"frame {explorer.frame.value}/{len(first)}" in _titles(explorer)
     picture = bytes(explorer.image.value)
     explorer.frame.value = 2  # moving through the video only redraws
-    assert explorer.tracked == 1 and bytes(explorer.image.value) != picture
+    assert explorer.tracked == 1 and bytes(explorer.image.value) != picture and explorer.frame_index == 1
+    assert not explorer.sentence.disabled and "own sentence" in explorer.status.value
 
     explorer.sentence.value = "the green ball on the left"  # a new sentence: tracked again with it
     assert explorer.run.sentence == "the green ball on the left" and encoder.seen[-1] == "the green ball on the left"
@@ -88,6 +91,8 @@ def test_explorer_widgets_drive_the_tracker(sequences, models):
 
     explorer.language.value = "no sentence"
     assert explorer.run.sentence is None
+    assert explorer.sentence.disabled, "a sentence that is not used cannot be edited"
+    assert "own sentence" not in explorer.status.value and "no sentence" in explorer.status.value
 
     explorer.knobs["penalty_k"].value = 0.3
     explorer.knobs["lr"].value = 0.9
@@ -96,16 +101,43 @@ def test_explorer_widgets_drive_the_tracker(sequences, models):
     independent = track_with_maps(VLTTracker(models["VLT-mini"], encoder, hyper, use_language=False), first)
     assert explorer.run.suc == pytest.approx(independent.suc)
 
+    explorer.language.value = "sentence"
     explorer.network.value = "SiamCAR"
-    assert "no ModaMixer" in explorer.status.value
+    assert "no ModaMixer" in explorer.status.value and explorer.sentence.disabled
+    assert explorer.sentence.value not in _titles(explorer), "the ignored sentence is not quoted"
+    explorer.network.value = "VLT-mini"
+    assert not explorer.sentence.disabled and explorer.sentence.value in _titles(explorer)
+    explorer.language.value = "no sentence"
 
     explorer.video.value = second.name  # the sentence box follows the video, the frame slider its length
-    assert explorer.sentence.value == second.sentence and explorer.frame.max == len(second) - 1
+    assert explorer.sentence.value == second.sentence and explorer.frame.max == len(second)
     assert explorer.run.boxes.shape == (len(second), 4)
 
     explorer.restore_defaults()
     assert explorer.hyper_parameters() == PRESETS["mini-lasot"]
     assert explorer.sentence.value == second.sentence
+
+
+def _titles(explorer) -> str:
+    """Every title of the figure the explorer draws now (the widget holds only its PNG)."""
+    import matplotlib.pyplot as plt
+
+    figure = explorer_figure(explorer.current_sequence, explorer.run, explorer.frame_index,
+                             explorer.network.value, sentence_ignored=not explorer._has_mixer())
+    titles = " ".join([figure._suptitle.get_text(), *(axis.get_title() for axis in figure.axes)])
+    plt.close(figure)
+    return titles
+
+
+def test_explorer_sentence_box_sends_on_enter(sequences, models):
+    import ipywidgets as widgets
+
+    explorer = TrackingExplorer(sequences, models, HashEncoder())
+    # a one-line Text with continuous_update=False syncs on Enter (a Textarea would take Enter as a newline)
+    assert type(explorer.sentence) is widgets.Text and explorer.sentence.continuous_update is False
+    labels = [*explorer.network.options, *explorer.language.options]
+    width = int(explorer.network.style.button_width.removesuffix("px"))
+    assert width >= 7 * max(len(label) for label in labels[:2]), "button labels are not cut"
 
 
 def test_explorer_bad_input(sequences, models):

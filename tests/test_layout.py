@@ -4,9 +4,9 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "vlt_mini"
 PHASES = ["profiles", "config", "io", "arguments", "data", "models", "training", "tracking", "evaluation", "search", "experiments",
-          "notebook", "cli"]
+          "notebook", "handout", "cli"]
 ORDER = {"profiles": 0, "config": 0, "io": 0, "arguments": 0, "data": 1, "models": 2, "training": 3, "tracking": 4, "evaluation": 5,
-         "search": 6, "experiments": 7, "notebook": 8, "cli": 8}
+         "search": 6, "experiments": 7, "notebook": 8, "handout": 8, "cli": 8}
 
 
 def phase_of(module: str) -> str:

@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("vlt_mini.search.command", "evolutionary search of a VLT candidate in a trained supernet"),
     "ablate": ("vlt_mini.experiments.command", "train and score the rows of the paper's ablation tables"),
     "demo": ("vlt_mini.experiments.command", "the main job: mini-LaSOT, trackers, evaluation, a report folder"),
+    "handout": ("vlt_mini.handout", "execute every notebook and write HTML pages with a contents page"),
 }
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130

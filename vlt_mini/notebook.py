@@ -1,7 +1,11 @@
 """What every notebook does first: pick the profile, find the data folder, make mini-LaSOT if it is not there yet.
 
-CI sets ``VLT_MINI_PROFILE=tiny``; elsewhere notebooks run the ``cpu`` profile (or ``paper`` on a CUDA GPU), i.e.
-"the real thing", d2l-style: one switch, the same code.
+CI sets ``VLT_MINI_PROFILE=tiny``; elsewhere notebooks run the ``cpu`` profile (``colab`` on a CUDA GPU: a free Colab
+session's budget; ``paper`` only when asked for), i.e. "the real thing", d2l-style: one switch, the same code.
+
+Every notebook starts with an install cell that clones ``REPOSITORY_URL`` and installs it where ``vlt_mini`` cannot be
+imported (Colab); the cell repeats the URL (the package is not importable yet when it runs) and
+``tests/test_course.py`` checks that it and the notebooks' "Open in Colab" links agree with ``REPOSITORY_URL``.
 """
 from __future__ import annotations
 
@@ -11,18 +15,69 @@ from pathlib import Path
 
 from vlt_mini.io import data_dir, project_root
 
+REPOSITORY_URL = "https://github.com/vlt-mini/vlt-mini"  # where the notebooks' install cell and Colab links point
+COMMITTED_RESULTS = "results/ablations-cpu"  # the measured cpu tables shipped with the checkout
+
 
 def default_notebook_profile() -> str:
-    """``$VLT_MINI_PROFILE`` if set; else ``paper`` on a CUDA GPU and ``cpu`` otherwise."""
+    """``$VLT_MINI_PROFILE`` if set; else ``colab`` on a CUDA GPU and ``cpu`` otherwise (``paper``, 12.8 GB of
+    mini-LaSOT and hours of training, only when ``VLT_MINI_PROFILE=paper`` asks for it)."""
     from vlt_mini.config import get_profile
 
     try:
         import torch
 
-        fallback = "paper" if torch.cuda.is_available() else "cpu"
+        fallback = "colab" if torch.cuda.is_available() else "cpu"
     except ImportError:  # pragma: no cover
         fallback = "cpu"
     return get_profile(default=fallback)
+
+
+def colab_url(notebook: str) -> str:
+    """The "Open in Colab" address of ``notebooks/<notebook>`` in ``REPOSITORY_URL``'s main branch."""
+    path = REPOSITORY_URL.removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{path}/blob/main/notebooks/{notebook}"
+
+
+def smoke_test_banner(profile: str) -> str | None:
+    """One honest line for a notebook that shows trained results: at ``tiny`` the networks train for a few
+    iterations, so their numbers are noise; the measured ones are the committed ``cpu`` results. None otherwise."""
+    if profile != "tiny":
+        return None
+    return (f"profile tiny: a smoke-test budget (a few training iterations, a handful of short videos): these "
+            f"numbers are noise, not results. The measured cpu numbers are in {COMMITTED_RESULTS}/ and the README.")
+
+
+class _Banner:
+    """A line Jupyter shows highlighted (HTML) and plain outputs (nbval, the handout's text) show as text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"NOTE: {self.text}"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return ('<div style="background:#fff3cd;border-left:4px solid #e0a800;padding:4px 8px;margin:2px 0">'
+                f"&#9888; {html.escape(self.text)}</div>")
+
+
+def show_smoke_test_banner(profile: str) -> None:
+    """Display ``smoke_test_banner`` in a notebook (printed outside IPython); nothing off ``tiny``."""
+    text = smoke_test_banner(profile)
+    if text is None:
+        return
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover
+        get_ipython = None
+    if get_ipython is None or get_ipython() is None:
+        print(f"NOTE: {text}")
+    else:
+        display(_Banner(text))
 
 
 @dataclass
@@ -45,6 +100,10 @@ class NotebookSetup:
         from vlt_mini.profiles import notebook_settings
 
         return notebook_settings(self.profile)
+
+    def show_banner(self) -> None:
+        """The smoke-test banner (``show_smoke_test_banner``) at this profile, above trained results."""
+        show_smoke_test_banner(self.profile)
 
     def runs(self, name: str) -> Path:
         """A folder for what a notebook writes (results, checkpoints, plots)."""

@@ -1,4 +1,4 @@
-"""Every profile in one place: what ``tiny``, ``cpu`` and ``paper`` change, section by section.
+"""Every profile in one place: what ``tiny``, ``cpu``, ``colab`` and ``paper`` change, section by section.
 
 The dataclass defaults of each component are the paper's (the official SOTS / SiamCAR / SPOS values; the one
 exception is the text model, whose default is the offline MiniLM so that nothing reaches for the network unasked).
@@ -11,7 +11,10 @@ crop, the pair sampler's shifts and blur) is derived from that pair.
   Trained from scratch on a CPU the number of iterations matters more than width: on the mini-LaSOT validation split
   half the paper's widths with 95 / 191 crops, 150 iterations (4 min) reached SUC 13.4; this network with
   63 / 127 crops, 1000 iterations (about 10 min), 39.3 (OpenCV MIL: 26.7).
-- ``paper``: a GPU at the paper's scale.
+- ``colab``: a free Colab GPU session (a small GPU, 2 CPU cores, about 100 GB of disk, about an hour for all
+  notebooks). The ``cpu`` data and network; batches of 64 pairs (4x ``cpu``'s) for the same 1000 iterations, loaded
+  by two worker processes; the notebooks' default on a CUDA machine.
+- ``paper``: a GPU at the paper's scale (about 12.8 GB of mini-LaSOT): only on request.
 
 ``NOTEBOOK_SETTINGS`` holds what the narrative notebooks 04-07 do differently per profile (shorter epochs at
 ``paper`` so a notebook finishes in a session), so that no notebook branches on the profile's name.
@@ -21,9 +24,9 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
-PROFILES = ("tiny", "cpu", "paper")
+PROFILES = ("tiny", "cpu", "colab", "paper")
 PAPER_CROP_SIZES = (127, 255)  # template, search (pixels); SiamCAR / VLT_SCAR
-CROP_SIZES = {"tiny": (63, 127), "cpu": (63, 127), "paper": PAPER_CROP_SIZES}
+CROP_SIZES = {"tiny": (63, 127), "cpu": (63, 127), "colab": (63, 127), "paper": PAPER_CROP_SIZES}
 
 _SMALL_NETWORK = dict(stem_channels=8, stage_channels=(16, 40, 80, 160), last_channels=256)
 _SMALL_HEAD = dict(width=32, gn_groups=8)
@@ -53,6 +56,13 @@ SETTINGS: dict[str, dict[str, dict]] = {
                            val_per_class=2, test_per_class=4, min_distractors=2, max_distractors=5,
                            object_size=0.16),
     },
+    "colab": {
+        "supernet": _SMALL_NETWORK,
+        "head": _SMALL_HEAD,
+        "pairs": dict(frame_range=60, samples_per_epoch=6400),
+        "train": dict(_SMALL_TRAINING, epochs=10, batch_size=64, num_workers=2, log_every=20, checkpoint_every=100,
+                      bn_recalibration_batches=10),
+    },
     "tiny": {
         "supernet": _SMALL_NETWORK,
         "head": _SMALL_HEAD,
@@ -66,6 +76,9 @@ SETTINGS: dict[str, dict[str, dict]] = {
                            min_distractors=2, max_distractors=3, object_size=0.2),
     },
 }
+# colab keeps cpu's search (tracking-bound: a GPU hardly shortens it) and cpu's mini-LaSOT (220 videos, a few
+# hundred MB on disk)
+SETTINGS["colab"].update(search=SETTINGS["cpu"]["search"], mini_lasot=SETTINGS["cpu"]["mini_lasot"])
 SECTIONS = ("supernet", "head", "pairs", "train", "search", "text", "mini_lasot")
 
 
@@ -101,6 +114,7 @@ class NotebookSettings:
 NOTEBOOK_SETTINGS = {
     "tiny": NotebookSettings(recompute_ablation=True),
     "cpu": NotebookSettings(),
+    "colab": NotebookSettings(),
     # The paper's 600k pairs per epoch take a day: the notebooks train 20 epochs of 12.8k pairs (about an hour on a
     # GPU), the supernet 10 of them, and search 5 generations; the CLI runs the full recipe.
     "paper": NotebookSettings(training_overrides=("pairs.samples_per_epoch=12800",),

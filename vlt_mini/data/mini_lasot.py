@@ -328,7 +328,7 @@ def generate_mini_lasot(out: str | Path, profile: str = "tiny", seed: int = 0, p
         from tqdm.auto import tqdm
 
         bar = tqdm(total=len(plans), initial=len(plans) - len(pending), unit="video",
-                   desc=f"mini-LaSOT {profile} -> {root}")
+                   desc=f"mini-LaSOT {profile}")  # short: a long label wraps the notebook's progress bar
     started, frames_done = time.perf_counter(), 0
 
     def advance(frames: int) -> None:

@@ -1,5 +1,6 @@
 """Plots in the style of the LaSOT toolkit (``utils/plot_draw_save.m``): success and precision plots of OPE with the
-legend sorted by score and labelled ``[0.496] SiamRPN++``, a normalised precision plot, a per-attribute chart and the
+legend sorted by score (labelled ``SiamRPN++ [49.6]``: the score in percent, as the tables; the toolkit writes
+``[0.496] SiamRPN++``), a normalised precision plot, a per-attribute chart and the
 paper's Table 2 leaderboard as bars.
 
 Figures are built with ``matplotlib.figure.Figure`` (no pyplot state), so they work headless (Agg) and display in
@@ -49,7 +50,7 @@ def draw_curves(ax, scores: dict, kind: str = "success") -> None:
     colour_index = {name: i for i, name in enumerate(scores["trackers"])}
     for name, result in _ranked(scores, score_key):
         ax.plot(thresholds, np.asarray(result[curve_key]) / 100, linewidth=2, **_style(colour_index[name]),
-                label=f"[{result[score_key] / 100:.3f}] {name}")
+                label=f"{name} [{result[score_key]:.1f}]")
     ax.set_title(f"{title} on {scores.get('title', '')}".strip(), fontsize=11)
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
@@ -85,7 +86,7 @@ def attribute_figure(scores: dict) -> Figure:
         values = np.array([result["per_attribute"].get(a, np.nan) for a in attributes])
         top = max(top, np.nanmax(values) if np.isfinite(values).any() else 0.0)
         ax.plot(closed, np.append(values, values[:1]), linewidth=2, **_style(colour_index[name]),
-                label=f"[{result['suc'] / 100:.3f}] {name}")
+                label=f"{name} [SUC {result['suc']:.1f}]")
     counts = _attribute_counts(scores, attributes)
     ax.set_xticks(angles)
     ax.set_xticklabels([f"{LASOT_ATTRIBUTE_NAMES.get(a, a)}\n{a} ({counts[a]})" if counts[a] else a

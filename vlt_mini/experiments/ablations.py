@@ -411,7 +411,7 @@ def directions_figure(comparisons: Sequence[dict]):
     """Paper ΔSUC (grey) next to ours (per seed as dots, mean as a bar) for each comparison."""
     from matplotlib.figure import Figure
 
-    figure = Figure(figsize=(8, 0.45 * len(comparisons) + 1.4))
+    figure = Figure(figsize=(8, 0.45 * len(comparisons) + 1.9))
     ax = figure.add_subplot()
     for y, entry in enumerate(comparisons):
         ax.barh(y - 0.2, entry["paper_delta"], height=0.35, color="#9e9e9e", label="paper (LaSOT)" if y == 0 else None)
@@ -424,6 +424,7 @@ def directions_figure(comparisons: Sequence[dict]):
     ax.set_yticklabels([f"T{e['table']}: {e['row']} − {e['reference']}" for e in comparisons], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("ΔSUC (points); dots: our seeds")
-    ax.legend(fontsize=8, loc="lower right")
+    # above the plot: inside it the legend covers a comparison's bars
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.01), ncol=2, frameon=False)
     figure.tight_layout()
     return figure

@@ -28,7 +28,7 @@ from vlt_mini.io import atomic_write_text
 
 DEMO_MODELS = {"VLT-mini": "vlt", "SiamCAR": "siamcar"}  # results folder name -> model kind
 BASELINE_TRACKERS = ("mil",)
-DEMO_ITERATIONS = {"tiny": None, "cpu": 600, "paper": None}  # None: the profile's own schedule
+DEMO_ITERATIONS = {"tiny": None, "cpu": 600, "colab": None, "paper": None}  # None: the profile's own schedule
 
 
 def schedule_overrides(profile: str, iterations: int | None) -> list[str]:

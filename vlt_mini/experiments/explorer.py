@@ -12,6 +12,7 @@ pass, a second or two at the ``cpu`` profile); moving the frame slider only redr
 from __future__ import annotations
 
 import dataclasses
+import html
 from dataclasses import dataclass
 from typing import Mapping, Sequence as SequenceType
 
@@ -63,9 +64,10 @@ def track_with_maps(tracker: VLTTracker, sequence, sentence: str | None = None) 
     return ExplorerRun(boxes, ious, crops, responses, float(tracker.offset), suc, sentence)
 
 
-def explorer_figure(sequence, run: ExplorerRun, frame_index: int, title: str = ""):
-    """Frame ``frame_index`` with the ground truth (green) and the tracker's box (red); the search crop with the
-    response map the peak was taken from; the IoU over the video with SUC."""
+def explorer_figure(sequence, run: ExplorerRun, frame_index: int, title: str = "", sentence_ignored: bool = False):
+    """Frame ``frame_index`` (0-based; titled 1-based) with the ground truth (green) and the tracker's box (red); the
+    search crop with the response map the peak was taken from; the IoU over the video with SUC. ``sentence_ignored``:
+    the network has no ModaMixer, so the title says so instead of quoting a sentence that changes nothing."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
 
@@ -101,8 +103,11 @@ def explorer_figure(sequence, run: ExplorerRun, frame_index: int, title: str = "
     ax_iou.axvline(frame_index + 1, color="grey", linestyle=":")
     ax_iou.set(xlabel="frame", ylabel="IoU with ground truth", ylim=(0, 1))
     ax_iou.set_title(f"SUC {run.suc:.1f}", fontsize=10)
-    sentence = run.sentence if run.sentence else "(no sentence)"
-    figure.suptitle(f"{title}  ·  “{sentence}”" if title else f"“{sentence}”", fontsize=10)
+    if sentence_ignored:
+        sentence = "no ModaMixer: the network ignores any sentence"
+    else:
+        sentence = f"“{run.sentence}”" if run.sentence else "no sentence (the 0-tensor / template token)"
+    figure.suptitle(f"{title}  ·  {sentence}" if title else sentence, fontsize=10)
     figure.tight_layout()
     return figure
 
@@ -126,20 +131,29 @@ class TrackingExplorer:
         self.default_suc: dict[tuple, float] = {}  # (video, network, mode) -> SUC with the default knobs and sentence
         self.tracked = 0                            # how many times a video has been tracked (tests, curiosity)
         self._updating = False                      # True while controls are set together: no re-tracking then
+        self._summary = ""                          # the status line's first row (the run); the second is the frame
 
         first = next(iter(self.sequences.values()))
         self.video = widgets.Dropdown(options=list(self.sequences), value=first.name, description="video")
-        self.network = widgets.ToggleButtons(options=list(self.models), description="network")
-        self.language = widgets.ToggleButtons(options=LANGUAGE_MODES, description="language")
-        self.sentence = widgets.Textarea(value=first.sentence or "", description="sentence",
-                                         continuous_update=False, layout=widgets.Layout(width="95%"))
-        self.frame = widgets.IntSlider(value=min(len(first) - 1, len(first) // 2), min=0, max=len(first) - 1,
-                                       description="frame", continuous_update=False)
+        # buttons as wide as their longest label (ToggleButtons cut labels at a fixed width otherwise)
+        self.network = widgets.ToggleButtons(options=list(self.models), description="network",
+                                             style={"button_width": _button_width(self.models)})
+        self.language = widgets.ToggleButtons(options=LANGUAGE_MODES, description="language",
+                                              style={"button_width": _button_width(LANGUAGE_MODES)})
+        # a one-line Text: Enter (or leaving the box) sends the sentence and re-tracks; a Textarea takes Enter as a
+        # newline
+        self.sentence = widgets.Text(value=first.sentence or "", description="sentence", continuous_update=False,
+                                     placeholder="type a sentence and press Enter",
+                                     layout=widgets.Layout(width="95%"))
+        # 1-based, as the figure's title ("frame 15/28"); ``frame_index`` is the 0-based index
+        self.frame = widgets.IntSlider(value=len(first) // 2 + 1, min=1, max=len(first), description="frame",
+                                       continuous_update=False)
         self.knobs = {name: widgets.FloatSlider(value=getattr(self.defaults, name), min=low, max=high, step=step,
                                                 description=name, continuous_update=False,
                                                 style={"description_width": "initial"})
                       for name, (low, high, step) in KNOBS.items()}
-        self.reset = widgets.Button(description="default knobs and sentence")
+        self.reset = widgets.Button(description="default knobs and sentence",
+                                    layout=widgets.Layout(width="auto", min_width="max-content"))
         self.status = widgets.HTML()
         self.image = widgets.Image(format="png")  # a PNG, so the figure updates in place (no flicker, no kernel)
 
@@ -157,6 +171,19 @@ class TrackingExplorer:
     @property
     def current_sequence(self):
         return self.sequences[self.video.value]
+
+    @property
+    def frame_index(self) -> int:
+        """The 0-based frame the slider (1-based, as the figure's title) points at."""
+        return self.frame.value - 1
+
+    @property
+    def uses_sentence(self) -> bool:
+        """Whether the current network and language mode read the sentence at all."""
+        return self.language.value == "sentence" and self._has_mixer()
+
+    def _has_mixer(self) -> bool:
+        return bool(getattr(self.models[self.network.value].config, "use_modamixer", False))
 
     def hyper_parameters(self) -> TrackerHyperParameters:
         return dataclasses.replace(self.defaults, **{name: float(slider.value) for name, slider in self.knobs.items()})
@@ -178,10 +205,19 @@ class TrackingExplorer:
         if key not in self.default_suc:
             default = self.run if self._at_defaults() else self._track(self.defaults, sequence.sentence)
             self.default_suc[key] = default.suc
-        uses_mixer = getattr(self.models[self.network.value].config, "use_modamixer", False)
-        note = "" if uses_mixer else " (this network has no ModaMixer: the sentence is ignored)"
-        self.status.value = (f"<b>SUC {self.run.suc:.1f}</b> on {sequence.name} "
-                             f"(default knobs and the video's own sentence: {self.default_suc[key]:.1f}){note}")
+        self.sentence.disabled = not self.uses_sentence
+        if not self._has_mixer():
+            reference, note = "default knobs", "; this network has no ModaMixer: the sentence is ignored"
+        elif self.language.value != "sentence":
+            reference, note = "default knobs, no sentence", "; no sentence: the network's 0-tensor / template token"
+        else:
+            reference, note = "default knobs and the video's own sentence", ""
+        knobs = ", ".join(f"{name} {slider.value:.2f}" for name, slider in self.knobs.items())
+        if self.uses_sentence and self.run.sentence:
+            text = self.run.sentence if len(self.run.sentence) <= 60 else self.run.sentence[:57] + "..."
+            knobs = f"“{html.escape(text)}”, {knobs}"
+        self._summary = (f"<b>SUC {self.run.suc:.1f}</b> on {sequence.name} with {knobs} "
+                         f"({reference}: {self.default_suc[key]:.1f}){note}")
         self.redraw()
 
     def _at_defaults(self) -> bool:
@@ -195,8 +231,12 @@ class TrackingExplorer:
 
         if self._updating or self.run is None:
             return
-        figure = explorer_figure(self.current_sequence, self.run, self.frame.value,
-                                 f"{self.network.value}, language: {self.language.value}")
+        index = self.frame_index
+        self.status.value = (f"{self._summary}<br>frame {index + 1}/{len(self.run.boxes)}: IoU "
+                             f"{self.run.ious[index]:.2f}")
+        figure = explorer_figure(self.current_sequence, self.run, index,
+                                 f"{self.network.value}, language: {self.language.value}",
+                                 sentence_ignored=not self._has_mixer())
         self.image.value = figure_png(figure, dpi=80)
         plt.close(figure)
 
@@ -210,9 +250,9 @@ class TrackingExplorer:
 
     def _on_video(self, change) -> None:
         sequence = self.current_sequence
-        self._set_quietly([(self.sentence, sequence.sentence or ""), (self.frame, 0)])
-        self.frame.max = len(sequence) - 1
-        self._set_quietly([(self.frame, len(sequence) // 2)])
+        self._set_quietly([(self.sentence, sequence.sentence or ""), (self.frame, 1)])
+        self.frame.max = len(sequence)
+        self._set_quietly([(self.frame, len(sequence) // 2 + 1)])
         self.recompute()
 
     def restore_defaults(self) -> None:
@@ -221,7 +261,20 @@ class TrackingExplorer:
         self.recompute()
 
     def show(self):
-        from IPython.display import display
+        from IPython.display import HTML, display
 
         display(self.widget)
+        # Saved with the notebook, this line stays readable where the widget cannot be drawn again (a restarted
+        # kernel shows "Error displaying widget: model not found", a static page nothing)
+        display(HTML(RERUN_HINT))
         return self
+
+
+RERUN_HINT = ('<p style="color:#666;font-size:smaller">The explorer is live only while its kernel runs: after a '
+              "kernel restart (or on a static page) the controls above show an error or nothing; run this cell "
+              "again to bring them back.</p>")
+
+
+def _button_width(labels) -> str:
+    """A ToggleButtons width that fits the longest label (about 7.5 px a character at JupyterLab's font size)."""
+    return f"{round(7.5 * max(len(label) for label in labels)) + 28}px"

@@ -180,25 +180,26 @@ def channel_selection_figure(model: VLTNet, image: torch.Tensor, f_l: torch.Tens
     activations = {a["stage"]: a for a in mixer_activations(model, image, f_l, branch, candidate)}
     k = len(selections[stages[0]].top)
     columns = 1 + 4 * k
-    figure = Figure(figsize=(1.45 * columns, 1.7 * len(stages) + 0.6))
+    # about 13 inches wide: a notebook shows it near its own size, so 9-point titles stay about 10 pixels high
+    figure = Figure(figsize=(1.5 * columns, 1.9 * len(stages) + 0.8))
     axes = figure.subplots(len(stages), columns, squeeze=False)
     rgb = _rgb(image)
     for row, stage in zip(axes, stages):
         selection, activation = selections[stage], activations[stage]
         row[0].imshow(rgb)
         row[0].set_title(f"stage {stage}\n{activation['before'].shape[-1]}×{activation['before'].shape[-2]} map",
-                         fontsize=7)
+                         fontsize=9)
         panels = [("selected", c) for c in selection.top] + [("suppressed", c) for c in selection.bottom]
         for index, (kind, channel) in enumerate(panels):
             for offset, when in enumerate(("before", "after")):
                 ax = row[1 + 2 * index + offset]
                 ax.imshow(_normalised(activation[when][channel]), cmap="jet" if kind == "selected" else "viridis")
-                ax.set_title(f"{kind} ch {channel}\n{selection.scores[channel]:+.2f} · {when}", fontsize=6)
+                ax.set_title(f"{kind} ch {channel}\n{selection.scores[channel]:+.2f} · {when}", fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
     figure.suptitle(f"Channel selection by ModaMixer ({branch} branch): {sentence or 'no sentence (0-tensor)'!r}",
-                    fontsize=9)
+                    fontsize=11)
     figure.tight_layout()
     return figure
 

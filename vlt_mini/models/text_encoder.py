@@ -27,6 +27,7 @@ import re
 import urllib.error
 import urllib.request
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -265,8 +266,9 @@ class TextEncoder:
         from transformers import AutoModel, AutoTokenizer
 
         try:
-            self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
-            model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
+            with _quiet_transformers():
+                self._tokenizer = AutoTokenizer.from_pretrained(str(self.model_dir), local_files_only=True)
+                model = AutoModel.from_pretrained(str(self.model_dir), local_files_only=True)
         except OSError as error:
             raise TextModelUnavailable(f"cannot load text model {self.config.model!r} from {self.model_dir}: {error}")
         if int(model.config.hidden_size) != self._dim:
@@ -361,3 +363,21 @@ class TextEncoder:
     def __repr__(self) -> str:
         return (f"TextEncoder(model={self.config.model!r}, dim={self.dim}, device={str(self.device)!r}, "
                 f"cached={len(self._memo)}, loaded={self.is_loaded})")
+
+
+@contextmanager
+def _quiet_transformers():
+    """No "Loading weights" progress bar or load report from transformers while the frozen model loads (a notebook
+    would show them in every run); errors still raise. Restores transformers' settings afterwards."""
+    from transformers.utils import logging as transformers_logging
+
+    bar_was_enabled = transformers_logging.is_progress_bar_enabled()
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(verbosity)
+        if bar_was_enabled:
+            transformers_logging.enable_progress_bar()
