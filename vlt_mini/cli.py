@@ -22,6 +22,13 @@ def _add_data(subparsers) -> None:
     generate.add_argument("--no-progress", action="store_true", help="no progress bar")
     info = kinds.add_parser("info", help="summarise one split of a dataset (videos, frames, sentences, attributes)")
     _add_dataset_arguments(info)
+    compare = kinds.add_parser("compare", help="statistics of a dataset side by side with a reference (e.g. LaSOT)")
+    _add_dataset_arguments(compare)
+    compare.add_argument("--reference", required=True,
+                         help="NAME:ROOT of the reference dataset, e.g. lasot:/data/LaSOT (NAME alone: its env variable)")
+    compare.add_argument("--reference-split", default=None, help="the reference's split (default: --split)")
+    compare.add_argument("--plot", type=Path, default=None, help="write the comparison figure (PNG)")
+    compare.add_argument("--text", action="store_true", help="an aligned text table instead of markdown")
 
 
 def _add_dataset_arguments(parser) -> None:
@@ -114,6 +121,13 @@ def _command_data(args) -> None:
 
         root = generate_mini_lasot(args.out, profile=args.profile, seed=args.seed, progress=not args.no_progress)
         print(f"mini-LaSOT ({args.profile}, seed {args.seed}) written to {root}")
+    elif args.data_command == "compare":
+        from vlt_mini.data.statistics import compare_datasets
+
+        print(compare_datasets(args.dataset, args.root, args.reference, split=args.split,
+                               reference_split=args.reference_split, plot=args.plot, markdown=not args.text))
+        if args.plot is not None:
+            print(f"figure written to {args.plot}")
     else:
         from vlt_mini.data import open_dataset
         from vlt_mini.data.summary import describe_dataset
