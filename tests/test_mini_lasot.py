@@ -310,3 +310,36 @@ def test_profiles_and_plan():
     assert sum(plan.poor_first for plan in test) == round(cpu.poor_first_frame_fraction * len(test))
     assert sum("full_occlusion" in plan.challenges for plan in test) == round(cpu.full_occlusion * len(test))
     assert plans == plan_videos(cpu, seed=0) and plans != plan_videos(cpu, seed=1)
+
+
+def test_look_alikes_cross_the_target(tiny_mini_lasot):
+    """v2: near-twins / same-category distractors are bent onto the target's path; at a meeting their box touches
+    the target's (unclipped) box."""
+    met = 0
+    for path in sorted((tiny_mini_lasot / "meta").glob("*.json")):
+        meta = json.loads(path.read_text())
+        for number, frames in meta["crossings"].items():
+            assert meta["distractors"][int(number)]["role"] in ("twin", "same_category", "same_colour", "other")
+            for frame in frames:
+                target, other = meta["target_full_box"][frame], meta["distractor_boxes"][int(number)][frame]
+                if target is None or other is None:
+                    continue
+                gap_x = abs((target[0] + target[2] / 2) - (other[0] + other[2] / 2)) - (target[2] + other[2]) / 2
+                gap_y = abs((target[1] + target[3] / 2) - (other[1] + other[3] / 2)) - (target[3] + other[3]) / 2
+                assert max(gap_x, gap_y) <= 1
+                met += 1
+    assert met >= 3
+
+
+def test_size_words_stay_true_while_scale_drifts():
+    """Every target drifts in scale (LaSOT-like), except within SCALE_RANGE when its sentence names its size."""
+    from vlt_mini.data.mini_lasot_scene import SCALE_RANGE, VideoPlan, _target_track
+    from vlt_mini.data.mini_lasot_sentence import choose_objects
+
+    rng = np.random.default_rng(3)
+    plan = VideoPlan("ball-1", "ball", 0, "test", frozenset({"scale_variation"}))
+    spec = choose_objects(rng, "ball", 2, 0.0)[0]
+    drifting, _ = _target_track(rng, spec, plan.challenges, 300, 256, 192, 30.0, None, 0)
+    kept, _ = _target_track(rng, spec, plan.challenges, 300, 256, 192, 30.0, None, 0, keep_size=True)
+    assert drifting.scale.max() / drifting.scale.min() > 2.5
+    assert SCALE_RANGE[0] <= kept.scale.min() and kept.scale.max() <= SCALE_RANGE[1]
