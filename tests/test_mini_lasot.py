@@ -343,3 +343,14 @@ def test_size_words_stay_true_while_scale_drifts():
     kept, _ = _target_track(rng, spec, plan.challenges, 300, 256, 192, 30.0, None, 0, keep_size=True)
     assert drifting.scale.max() / drifting.scale.min() > 2.5
     assert SCALE_RANGE[0] <= kept.scale.min() and kept.scale.max() <= SCALE_RANGE[1]
+
+
+def test_dataset_version_is_read_from_the_generation_record(tiny_mini_lasot, tmp_path):
+    from vlt_mini.data.mini_lasot import GENERATOR_VERSION, dataset_version
+
+    assert dataset_version(tiny_mini_lasot) == f"mini-lasot v{GENERATOR_VERSION}"
+    assert json.loads((tiny_mini_lasot / "generation.json").read_text())["version"] == GENERATOR_VERSION == 2
+    assert dataset_version(tmp_path) is None  # a real dataset: no generation record
+    (tmp_path / "generation.json").write_text("{not json")
+    with pytest.raises(ValueError, match="generation.json"):
+        dataset_version(tmp_path)

@@ -234,6 +234,20 @@ def generation_record(config: MiniLaSOTConfig, profile: str, seed: int) -> dict:
             "profile": profile, "seed": int(seed), "config": config_to_dict(config)}
 
 
+def dataset_version(root) -> str | None:
+    """``"mini-lasot v<N>"`` for a generated mini-LaSOT at ``root`` (its ``generation.json``), None for any other
+    dataset folder; results folders and ablation runs record it, so numbers made on different generator versions
+    are never mixed up."""
+    marker = Path(root).expanduser() / "generation.json"
+    if not marker.is_file():
+        return None
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        return f"{record['dataset']} v{int(record['version'])}"
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{marker}: unreadable generation record ({error})") from None
+
+
 def _prepare_root(root: Path, record: dict) -> None:
     """Create ``root`` or check that it holds a run of the same generation; clear leftovers of interrupted runs."""
     marker = root / "generation.json"
