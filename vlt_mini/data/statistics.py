@@ -142,7 +142,7 @@ def summary_rows(stats: DatasetStatistics) -> list[tuple[str, str]]:
         return "n/a" if value is None or not np.isfinite(value) else f"{value:.{digits}f}"
 
     frames = int(stats.lengths.sum())
-    present_videos = stats.absent_fraction > 0
+    with_absence = stats.absent_fraction > 0
     rows = [
         ("videos", str(stats.videos)),
         ("frames", str(frames)),
@@ -159,7 +159,7 @@ def summary_rows(stats: DatasetStatistics) -> list[tuple[str, str]]:
         ("median per-frame abs(log aspect-ratio change)", number(_median(stats.aspect_change))),
         ("median scale range within a video (p95 / p5 of size)", number(_median(stats.scale_range), 2)),
         ("mean fraction of absent frames", number(stats.absent_fraction.mean() if stats.videos else np.nan)),
-        ("videos with absent frames", number(present_videos.mean() if stats.videos else np.nan, 2)),
+        ("videos with absent frames", number(with_absence.mean() if stats.videos else np.nan, 2)),
         ("absence runs per 1000 frames", number(1000 * len(stats.absent_runs) / max(frames, 1), 2)),
         ("median absence run length (frames)", number(_median(stats.absent_runs), 0)),
         ("median relative target size sqrt(wh / WH)",
