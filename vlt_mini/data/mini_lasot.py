@@ -385,6 +385,10 @@ seed give byte-identical files.
   near-twin (same category and colour, differing only in pattern or size). The sentence in `nlp.txt` always names
   the target's colour and category and the word that separates it from its near-twin, and may add its motion and
   place in the first frames; every word is true of the target.
+- Videos of {config.min_frames}-{config.max_frames} frames move at LaSOT's pace (stretches of still, slow, steady and
+  brisk motion; a median per-frame centre motion of about 2 % of the target's size); every target drifts in scale
+  and light, look-alikes (the near-twin, same-category distractors) come back to cross its path, and full occlusions
+  are blocks sliding across it.
 - In {poor} videos the first frames are poor (the target small, half hidden, out of focus or in the dark) while the
   sentence stays exact; `meta/<seq>.json` says which.
 
@@ -398,7 +402,8 @@ Examples:
 - `training_set.txt`, `validation_set.txt`, `testing_set.txt`: one sequence per line.
 - `att/<seq>.txt`: IV,POC,DEF,MB,CM,ROT,BC,VC,SV,FOC,FM,OV,LR,ARC as 0/1, measured on the rendered video.
 - `meta/<seq>.json`: objects and their roles, planned challenges, per-frame in-view and unoccluded fractions of the
-  target, its unclipped box and the distractors' boxes (1-based x,y,w,h, null when not drawn).
+  target, its unclipped box and the distractors' boxes (1-based x,y,w,h, null when not drawn), and `crossings`: for
+  each distractor sent across the target's path (by its index), the frames at which it meets the target.
 - `generation.json`: profile, seed, config and generator version.
 
 ## Conventions
