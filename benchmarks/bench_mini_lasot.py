@@ -3,7 +3,7 @@
     python benchmarks/bench_mini_lasot.py                 # tiny (median of --runs runs) and cpu (one full run)
     python benchmarks/bench_mini_lasot.py --paper 12      # + the paper profile, from 12 of its videos, extrapolated
 
-Prints frames/s, videos, frames, disk size and, as a baseline measured in the same run, the speed of only encoding
+Prints frames/s, videos, frames, the median video length, disk size and, as a baseline measured in the same run, the speed of only encoding
 and writing JPEG frames of the same size in one process (the floor any generator pays per process): the ratio
 frames/s / (baseline x processes) is the fraction of the time not spent drawing.
 """
@@ -30,6 +30,13 @@ def count_frames(root: Path) -> int:
     return sum(1 for _ in root.glob("*/*/img/*.jpg"))
 
 
+def median_length(root: Path) -> float:
+    """Median frames per video, from the generator's meta files."""
+    import json
+
+    return float(np.median([json.loads(path.read_text())["frames"] for path in root.glob("meta/*.json")]))
+
+
 def jpeg_baseline(config: MiniLaSOTConfig, frames: int = 200, runs: int = 5) -> float:
     """Frames/s of encoding and writing noisy frames of this size (one process; median of ``runs``)."""
     return statistics.median(_jpeg_once(config, frames) for _ in range(runs))
@@ -50,17 +57,18 @@ def _jpeg_once(config: MiniLaSOTConfig, frames: int) -> float:
 
 
 def bench_full(profile: str, runs: int, workers: int | None) -> dict:
-    times, frames, size = [], 0, 0
+    times, frames, size, median = [], 0, 0, 0.0
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as folder:
             started = time.perf_counter()
             root = generate_mini_lasot(Path(folder) / "data", profile=profile, seed=0, progress=False, workers=workers)
             times.append(time.perf_counter() - started)
-            frames, size = count_frames(root), folder_size(root)
+            frames, size, median = count_frames(root), folder_size(root), median_length(root)
     config = MiniLaSOTConfig.for_profile(profile)
     videos = sum(config.split_sizes.values())
     processes = workers or default_workers(videos * (config.min_frames + config.max_frames) // 2)
-    return {"profile": profile, "videos": videos, "frames": frames, "seconds": statistics.median(times),
+    return {"profile": profile, "videos": videos, "frames": frames, "median": median,
+            "seconds": statistics.median(times),
             "fps": frames / statistics.median(times), "bytes": size, "runs": runs, "extrapolated": False,
             "processes": processes}
 
@@ -74,10 +82,11 @@ def bench_sample(profile: str, videos: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         started = time.perf_counter()
-        frames = sum(generate_video(root, config, 0, plan) for plan in sample)
+        lengths = [generate_video(root, config, 0, plan) for plan in sample]
+        frames = sum(lengths)
         seconds = time.perf_counter() - started
         size = folder_size(root)
-    return {"profile": profile, "videos": len(plans), "frames": int(expected_frames),
+    return {"profile": profile, "videos": len(plans), "frames": int(expected_frames), "median": np.median(lengths),
             "seconds": seconds / frames * expected_frames,
             "fps": frames / seconds, "bytes": size / frames * expected_frames, "runs": 1, "extrapolated": True,
             "processes": 1,
@@ -97,12 +106,12 @@ def main() -> None:
         rows.append(bench_full("cpu", 1, args.workers))
     if args.paper:
         rows.append(bench_sample("paper", args.paper))
-    print(f"{'profile':8} {'videos':>6} {'frames':>8} {'procs':>5} {'wall s':>8} {'frames/s':>9} {'disk MB':>8}"
+    print(f"{'profile':8} {'videos':>6} {'frames':>8} {'median':>6} {'procs':>5} {'wall s':>8} {'frames/s':>9} {'disk MB':>8}"
           f" {'KB/frame':>8} {'JPEG-only f/s':>13} {'ratio':>6}")
     for row in rows:
         baseline = jpeg_baseline(MiniLaSOTConfig.for_profile(row["profile"]))
         note = f"  (extrapolated from {row['sample']})" if row["extrapolated"] else f"  (median of {row['runs']})"
-        print(f"{row['profile']:8} {row['videos']:6d} {row['frames']:8d} {row['processes']:5d}"
+        print(f"{row['profile']:8} {row['videos']:6d} {row['frames']:8d} {row['median']:6.0f} {row['processes']:5d}"
               f" {row['seconds']:8.1f} {row['fps']:9.0f}"
               f" {row['bytes'] / 1e6:8.1f} {row['bytes'] / row['frames'] / 1e3:8.1f} {baseline:13.0f}"
               f" {row['fps'] / (baseline * row['processes']):6.2f}{note}")

@@ -118,7 +118,8 @@ def test_ablate_end_to_end_reuses_finished_rows(tiny_mini_lasot, tmp_path, capsy
         assert row["seeds"] == "0" and 0 <= float(row["suc_mean"]) <= 100 and row["suc_std"] == ""
     markdown = (table_dir / "table.md").read_text()
     assert "61.1" in markdown and "ablate --table 5c" in markdown and "official VLT_SCAR" in markdown
-    assert len(list(csv.DictReader((table_dir / "runs.csv").open()))) == 2
+    runs = list(csv.DictReader((table_dir / "runs.csv").open()))
+    assert len(runs) == 2 and {run["dataset_version"] for run in runs} == {"mini-lasot v2"}
     final = table_dir / "with-residual" / "seed0" / "train" / "model_final.pt"
     stamp = final.stat().st_mtime_ns
 

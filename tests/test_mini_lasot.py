@@ -302,11 +302,55 @@ def test_bad_settings_are_refused_clearly(tmp_path):
 
 def test_profiles_and_plan():
     cpu, paper = MiniLaSOTConfig.for_profile("cpu"), MiniLaSOTConfig.for_profile("paper")
-    assert cpu.split_sizes == {"train": 160, "val": 20, "test": 40}
-    assert paper.split_sizes["test"] == 280 and paper.split_sizes["train"] >= 1000
+    assert cpu.split_sizes == {"train": 40, "val": 20, "test": 30}
+    assert paper.split_sizes["test"] == 280 and paper.split_sizes["train"] >= 200
     plans = plan_videos(cpu, seed=0)
-    assert len({plan.name for plan in plans}) == len(plans) == 220
+    assert len({plan.name for plan in plans}) == len(plans) == 90
     test = [plan for plan in plans if plan.split == "test"]
     assert sum(plan.poor_first for plan in test) == round(cpu.poor_first_frame_fraction * len(test))
     assert sum("full_occlusion" in plan.challenges for plan in test) == round(cpu.full_occlusion * len(test))
     assert plans == plan_videos(cpu, seed=0) and plans != plan_videos(cpu, seed=1)
+
+
+def test_look_alikes_cross_the_target(tiny_mini_lasot):
+    """v2: near-twins / same-category distractors are bent onto the target's path; at a meeting their box touches
+    the target's (unclipped) box."""
+    met = 0
+    for path in sorted((tiny_mini_lasot / "meta").glob("*.json")):
+        meta = json.loads(path.read_text())
+        for number, frames in meta["crossings"].items():
+            assert meta["distractors"][int(number)]["role"] in ("twin", "same_category", "same_colour", "other")
+            for frame in frames:
+                target, other = meta["target_full_box"][frame], meta["distractor_boxes"][int(number)][frame]
+                if target is None or other is None:
+                    continue
+                gap_x = abs((target[0] + target[2] / 2) - (other[0] + other[2] / 2)) - (target[2] + other[2]) / 2
+                gap_y = abs((target[1] + target[3] / 2) - (other[1] + other[3] / 2)) - (target[3] + other[3]) / 2
+                assert max(gap_x, gap_y) <= 1
+                met += 1
+    assert met >= 3
+
+
+def test_size_words_stay_true_while_scale_drifts():
+    """Every target drifts in scale (LaSOT-like), except within SCALE_RANGE when its sentence names its size."""
+    from vlt_mini.data.mini_lasot_scene import SCALE_RANGE, VideoPlan, _target_track
+    from vlt_mini.data.mini_lasot_sentence import choose_objects
+
+    rng = np.random.default_rng(3)
+    plan = VideoPlan("ball-1", "ball", 0, "test", frozenset({"scale_variation"}))
+    spec = choose_objects(rng, "ball", 2, 0.0)[0]
+    drifting, _ = _target_track(rng, spec, plan.challenges, 300, 256, 192, 30.0, None, 0)
+    kept, _ = _target_track(rng, spec, plan.challenges, 300, 256, 192, 30.0, None, 0, keep_size=True)
+    assert drifting.scale.max() / drifting.scale.min() > 2.5
+    assert SCALE_RANGE[0] <= kept.scale.min() and kept.scale.max() <= SCALE_RANGE[1]
+
+
+def test_dataset_version_is_read_from_the_generation_record(tiny_mini_lasot, tmp_path):
+    from vlt_mini.data.mini_lasot import GENERATOR_VERSION, dataset_version
+
+    assert dataset_version(tiny_mini_lasot) == f"mini-lasot v{GENERATOR_VERSION}"
+    assert json.loads((tiny_mini_lasot / "generation.json").read_text())["version"] == GENERATOR_VERSION == 2
+    assert dataset_version(tmp_path) is None  # a real dataset: no generation record
+    (tmp_path / "generation.json").write_text("{not json")
+    with pytest.raises(ValueError, match="generation.json"):
+        dataset_version(tmp_path)

@@ -185,3 +185,71 @@ def test_bad_inputs_give_clear_errors(toy, tmp_path):
         PairDataset([PairSource(empty)], PairConfig(negative_fraction=0.0), language_dim=8)
     with pytest.raises(ValueError, match="weight"):
         PairDataset([PairSource(toy[0], 0.0)], PairConfig(), language_dim=8)
+
+
+# ------------------------------------------------------------------ long videos, look-alikes, poor templates (tiny)
+
+def _mini_lasot_pairs(root, **overrides):
+    from vlt_mini.data import open_dataset
+
+    sources = [PairSource(open_dataset("mini-lasot", root, "all"))]
+    config = PairConfig.for_profile("tiny", samples_per_epoch=64, negative_fraction=0.0, **overrides)
+    return PairDataset(sources, config, language_dim=8, seed=0)
+
+
+def test_long_gaps_reach_beyond_the_frame_range(toy):
+    near = _dataset(toy, frame_range=1, negative_fraction=0.0)
+    far = _dataset(toy, frame_range=1, negative_fraction=0.0, long_gap_fraction=1.0)
+    assert all(abs(pair["template_frame"] - pair["search_frame"]) <= 1 for pair in map(near.sample, [0] * 20, range(20)))
+    pairs = [far.sample(0, i) for i in range(40)]
+    assert max(abs(pair["template_frame"] - pair["search_frame"]) for pair in pairs) >= 5
+    assert all(pair["search_frame"] not in (3, 4) for pair in pairs if pair["search_video"] == "v0")
+
+
+def test_look_alikes_inside_search_crops_at_the_configured_rate(tiny_mini_lasot):
+    plain = _mini_lasot_pairs(tiny_mini_lasot)
+    crowded = _mini_lasot_pairs(tiny_mini_lasot, distractor_fraction=1.0)
+    with_look_alikes = {v.sequence.name for v in crowded.videos[0]
+                        if v.look_alike_frames is not None and len(v.look_alike_frames)}
+    assert with_look_alikes, "the tiny mini-LaSOT should have look-alikes near the target"
+    assert all(v.look_alike_frames is None for v in plain.videos[0])  # nothing read while the rate is 0
+
+    def share(dataset):
+        hits = 0
+        for index in range(64):
+            pair = dataset.sample(0, index)
+            video = next(v for v in crowded.videos[0] if v.sequence.name == pair["search_video"])
+            hits += video.look_alike_frames is not None and pair["search_frame"] in set(video.look_alike_frames)
+        return hits / 64
+
+    assert share(crowded) > share(plain) + 0.2
+    # the look-alike is really inside the search crop: its box centre maps into the crop
+    from vlt_mini.training.pairs import look_alike_boxes
+
+    pair = next(p for p in (crowded.sample(0, i) for i in range(64)) if p["search_video"] in with_look_alikes)
+    boxes = look_alike_boxes(tiny_mini_lasot, pair["search_video"])
+    assert any(b[pair["search_frame"]] is not None for b in boxes)
+
+
+def test_template_degradation_is_seeded_per_pair_and_off_by_default(toy):
+    from vlt_mini.training.pairs import DEGRADATIONS
+
+    plain = _dataset(toy, negative_fraction=0.0)
+    degraded = _dataset(toy, negative_fraction=0.0, template_degradation=1.0)
+    other_network = _dataset(toy, negative_fraction=0.0, template_degradation=1.0, language_fraction=0.5)
+    kinds = set()
+    for index in range(24):
+        a, b, c = plain.sample(0, index), degraded.sample(0, index), other_network.sample(0, index)
+        assert a["template_degradation"] == "" and b["template_degradation"] in DEGRADATIONS
+        kinds.add(b["template_degradation"])
+        assert torch.equal(b["z"], c["z"]) and b["template_degradation"] == c["template_degradation"]
+        assert torch.equal(a["x"], b["x"]) and torch.equal(a["z_box"], b["z_box"])  # only the template changes
+        if b["template_degradation"] == "dark":
+            assert b["z"].mean() < 0.5 * a["z"].mean()
+        elif b["template_degradation"] in ("blur", "small"):
+            assert (b["z"].diff(dim=2) ** 2).mean() < (a["z"].diff(dim=2) ** 2).mean()  # less edge energy
+        else:
+            assert not torch.equal(a["z"], b["z"])
+    assert kinds == set(DEGRADATIONS)
+    with pytest.raises(ValueError, match="template_degradation"):
+        PairConfig(template_degradation=1.5)

@@ -52,8 +52,9 @@ SETTINGS: dict[str, dict[str, dict]] = {
         # cpu pipeline): 48 evaluations in 859 s, 18 s a candidate.
         "search": dict(population=12, top_k=4, generations=4, mutation_children=5, crossover_children=5,
                        num_videos=20, max_frames=40, bn_batches=8, bn_batch_size=16),
-        "mini_lasot": dict(frame_width=256, frame_height=192, min_frames=60, max_frames=120, train_per_class=16,
-                           val_per_class=2, test_per_class=4, min_distractors=2, max_distractors=5,
+        # 90 videos of 160-400 frames (about 25k frames; v1 had 220 of 60-120): fewer, longer videos, as LaSOT's
+        "mini_lasot": dict(frame_width=256, frame_height=192, min_frames=160, max_frames=400, train_per_class=4,
+                           val_per_class=2, test_per_class=3, min_distractors=2, max_distractors=5,
                            object_size=0.16),
     },
     "colab": {
@@ -71,12 +72,12 @@ SETTINGS: dict[str, dict[str, dict]] = {
                       bn_recalibration_batches=2),
         "search": dict(population=4, top_k=2, generations=2, mutation_children=2, crossover_children=2,
                        num_videos=2, max_frames=20, bn_batches=1, bn_batch_size=4),
-        "mini_lasot": dict(frame_width=160, frame_height=120, min_frames=24, max_frames=32,
+        "mini_lasot": dict(frame_width=160, frame_height=120, min_frames=28, max_frames=40,
                            categories=_TINY_CATEGORIES, train_per_class=2, val_per_class=1, test_per_class=1,
                            min_distractors=2, max_distractors=3, object_size=0.2),
     },
 }
-# colab keeps cpu's search (tracking-bound: a GPU hardly shortens it) and cpu's mini-LaSOT (220 videos, a few
+# colab keeps cpu's search (tracking-bound: a GPU hardly shortens it) and cpu's mini-LaSOT (90 videos, a few
 # hundred MB on disk)
 SETTINGS["colab"].update(search=SETTINGS["cpu"]["search"], mini_lasot=SETTINGS["cpu"]["mini_lasot"])
 SECTIONS = ("supernet", "head", "pairs", "train", "search", "text", "mini_lasot")

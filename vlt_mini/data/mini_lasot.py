@@ -46,7 +46,9 @@ from vlt_mini.data.mini_lasot_video import (
 from vlt_mini.data.sequence import LASOT_ATTRIBUTES
 from vlt_mini.io import atomic_write_text
 
-GENERATOR_VERSION = 1
+# 2: longer videos at LaSOT's motion (stretches of still / slow / brisk motion), scale and light drift in every
+#    video, look-alikes crossing the target, LaSOT-like absence; 1: the first version (short, fast videos).
+GENERATOR_VERSION = 2
 MIN_PRESENT = 0.75       # a video is redrawn while the target is absent in more than a quarter of its frames
 MAX_ATTEMPTS = 40        # ... at most this often (then the last scene with a usable first frame is kept)
 PLAN_STREAM = 2**31 - 1  # the RNG stream of the split / challenge plan (video streams use 0, 1, 2, ...)
@@ -58,22 +60,22 @@ class MiniLaSOTConfig:
 
     frame_width: int = 640
     frame_height: int = 360
-    min_frames: int = 120
-    max_frames: int = 360
+    min_frames: int = 280
+    max_frames: int = 1000
     categories: tuple[str, ...] = CATEGORIES
-    train_per_class: int = 100           # the test split has test_per_class videos of every class, like LaSOT
-    val_per_class: int = 10
+    train_per_class: int = 20            # the test split has test_per_class videos of every class, like LaSOT
+    val_per_class: int = 4
     test_per_class: int = 28
     min_distractors: int = 3
     max_distractors: int = 6
     object_size: float = 0.14            # nominal object diameter / the frame's shorter side
     jpeg_quality: int = 90
     poor_first_frame_fraction: float = 0.25
-    twin_probability: float = 0.5        # a near-twin (same category and colour) is in the scene
+    twin_probability: float = 0.7        # a near-twin (same category and colour) is in the scene
     # Fraction of the videos of each split planned with each challenge (exact counts, chosen at random).
     scale_variation: float = 0.5
-    deformation: float = 0.35
-    rotation: float = 0.4
+    deformation: float = 0.5
+    rotation: float = 0.55
     motion_blur: float = 0.3
     illumination: float = 0.25
     fast_motion: float = 0.2
@@ -86,7 +88,7 @@ class MiniLaSOTConfig:
 
     @classmethod
     def for_profile(cls, profile: str) -> "MiniLaSOTConfig":
-        """``tiny``: CI (16 videos, seconds); ``cpu``: a laptop (220 videos, ~20k frames); ``paper``: a GPU box (the
+        """``tiny``: CI (16 videos, seconds); ``cpu``: a laptop (90 videos, ~25k frames); ``paper``: a GPU box (the
         defaults). The numbers are in ``vlt_mini.profiles``."""
         return cls(**profile_settings(profile, "mini_lasot"))
 
@@ -210,6 +212,7 @@ def generate_video(root: Path, config: MiniLaSOTConfig, seed: int, plan: VideoPl
         "planned_challenges": sorted(plan.challenges), "attributes": attributes,
         "poor_first_frame": scene.poor_first, "poor_frames": scene.poor_frames, "twin": scene.extras["twin"],
         "sentence_facts": scene.extras["sentence_facts"],
+        "crossings": {str(number): frames for number, frames in scene.extras["crossings"].items()},
         "target": scene.target.spec.as_dict(),
         "distractors": [track.spec.as_dict() for track in scene.distractors],
         "occluders": [occluder.purpose for occluder in scene.occluders],
@@ -229,6 +232,20 @@ def generation_record(config: MiniLaSOTConfig, profile: str, seed: int) -> dict:
     """What ``generation.json`` holds: a re-run into the same folder must ask for exactly this."""
     return {"dataset": "mini-lasot", "generator": "vlt_mini.data.mini_lasot", "version": GENERATOR_VERSION,
             "profile": profile, "seed": int(seed), "config": config_to_dict(config)}
+
+
+def dataset_version(root) -> str | None:
+    """``"mini-lasot v<N>"`` for a generated mini-LaSOT at ``root`` (its ``generation.json``), None for any other
+    dataset folder; results folders and ablation runs record it, so numbers made on different generator versions
+    are never mixed up."""
+    marker = Path(root).expanduser() / "generation.json"
+    if not marker.is_file():
+        return None
+    try:
+        record = json.loads(marker.read_text(encoding="utf-8"))
+        return f"{record['dataset']} v{int(record['version'])}"
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError) as error:
+        raise ValueError(f"{marker}: unreadable generation record ({error})") from None
 
 
 def _prepare_root(root: Path, record: dict) -> None:
@@ -394,6 +411,10 @@ seed give byte-identical files.
   near-twin (same category and colour, differing only in pattern or size). The sentence in `nlp.txt` always names
   the target's colour and category and the word that separates it from its near-twin, and may add its motion and
   place in the first frames; every word is true of the target.
+- Videos of {config.min_frames}-{config.max_frames} frames move at LaSOT's pace (stretches of still, slow, steady and
+  brisk motion; a median per-frame centre motion of about 2 % of the target's size); every target drifts in scale
+  and light, look-alikes (the near-twin, same-category distractors) come back to cross its path, and full occlusions
+  are blocks sliding across it.
 - In {poor} videos the first frames are poor (the target small, half hidden, out of focus or in the dark) while the
   sentence stays exact; `meta/<seq>.json` says which.
 
@@ -407,7 +428,8 @@ Examples:
 - `training_set.txt`, `validation_set.txt`, `testing_set.txt`: one sequence per line.
 - `att/<seq>.txt`: IV,POC,DEF,MB,CM,ROT,BC,VC,SV,FOC,FM,OV,LR,ARC as 0/1, measured on the rendered video.
 - `meta/<seq>.json`: objects and their roles, planned challenges, per-frame in-view and unoccluded fractions of the
-  target, its unclipped box and the distractors' boxes (1-based x,y,w,h, null when not drawn).
+  target, its unclipped box and the distractors' boxes (1-based x,y,w,h, null when not drawn), and `crossings`: for
+  each distractor sent across the target's path (by its index), the frames at which it meets the target.
 - `generation.json`: profile, seed, config and generator version.
 
 ## Conventions

@@ -91,13 +91,14 @@ def plural(noun: str) -> str:
 
 
 def describe(rng: np.random.Generator, target: ObjectSpec, boxes: np.ndarray, distractors: list[ObjectSpec],
-             twin: str | None, width: int, height: int, size_word_allowed: bool) -> tuple[str, dict]:
+             twin: str | None, width: int, height: int, size_word: bool) -> tuple[str, dict]:
     """The target's sentence and the facts it uses, from its spec and its (N, 4) boxes (left, top, right, bottom).
 
     Every word is true of the target:
 
     * colour and category always; ``plain``/``striped``/... when a near-twin differs in pattern (else sometimes,
-      for patterned targets); ``small``/``large`` when a near-twin differs in size (else sometimes, when allowed);
+      for patterned targets); ``small``/``large`` when ``size_word`` (always when a near-twin differs in size; the
+      caller then keeps the target's scale within ``SCALE_RANGE`` so that the word stays true);
     * motion over the first frames (net displacement direction, or "slowly" when it hardly moves);
     * place at frame 1 by thirds of the frame, only when the centre is not near a third's border;
     * "among other <category>s" only when another object of its category is present.
@@ -105,7 +106,7 @@ def describe(rng: np.random.Generator, target: ObjectSpec, boxes: np.ndarray, di
     spec = target
     appearance = spec.appearance
     words = []
-    mention_size = twin == "size" or (size_word_allowed and spec.size != "medium" and rng.random() < 0.3)
+    mention_size = size_word or twin == "size"
     if mention_size:
         words.append(spec.size)
     words.append(appearance.colour)
@@ -115,7 +116,7 @@ def describe(rng: np.random.Generator, target: ObjectSpec, boxes: np.ndarray, di
     facts = {"size_word": mention_size, "pattern_word": appearance.pattern in words}
     centre = (boxes[:, :2] + boxes[:, 2:]) / 2  # of the box one would draw, not of the shape's origin
     n = len(centre)
-    steps = int(min(n - 1, max(3, n // 8)))
+    steps = int(min(n - 1, max(3, min(n // 8, 30))))  # the first frames only, as LaSOT's sentences
     displacement = centre[steps] - centre[0]
     diameter = max(boxes[0, 2] - boxes[0, 0], boxes[0, 3] - boxes[0, 1])
     if rng.random() < 0.6:

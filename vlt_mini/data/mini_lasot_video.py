@@ -77,7 +77,8 @@ def render_frame(scene: Scene, t: int, velocities: dict[int, np.ndarray]) -> tup
     for occluder in scene.occluders:
         h, w = occluder.texture.shape[:2]
         ones = np.ones((h, w), dtype=np.float32)
-        layer = Layer(occluder.x - int(cx), occluder.y - int(cy), occluder.texture, ones, ones)
+        x, y = occluder.position(t)
+        layer = Layer(x - int(cx), y - int(cy), occluder.texture, ones, ones)
         _cover(cover, target_layer, layer)
         composite(frame, layer)
     mask = target_layer.mask

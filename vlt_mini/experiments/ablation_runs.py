@@ -189,9 +189,12 @@ def copy_results(source: Path, target: Path, test) -> None:
 def score_run(test, row: Row, seed: int, results: Path) -> dict:
     from vlt_mini.evaluation.report import evaluate_trackers
 
+    from vlt_mini.data.mini_lasot import dataset_version
+
     scores = evaluate_trackers(test, [results])["trackers"][results.name]
     return {"row": row.slug, "seed": seed, **{key: scores[key] for key, _ in METRICS},
-            "results": results.relative_to(results.parents[3]).as_posix()}
+            "results": results.relative_to(results.parents[3]).as_posix(),
+            "dataset_version": dataset_version(test.root) or ""}
 
 
 def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequence[int] = 1,

@@ -13,10 +13,21 @@ Choices that differ from pysot, on purpose:
 - The scale jitter is isotropic (the crops are square windows); pysot draws the x and y scales independently.
 - Every sample draws from ``np.random.default_rng([seed, epoch, index])`` only, so it is the same with any number of
   workers or processes, and a resumed run sees exactly the data of an uninterrupted one.
+
+Three additions for long videos with look-alikes (mini-LaSOT v2), all off by default so that the recipe stays the
+measured one until an ablation says otherwise:
+- ``long_gap_fraction``: that fraction of positive pairs takes its search frame anywhere in the video, beyond
+  ``frame_range`` (the target's scale, light, pose and occlusion drift over a long video);
+- ``distractor_fraction``: that fraction of positive pairs takes a search frame in which a look-alike (a near-twin
+  or a same-category distractor, from mini-LaSOT's ``meta/<video>.json``) lies inside the search crop;
+- ``template_degradation``: that fraction of pairs gets a poor template (blurred, dark, small or partly occluded),
+  drawn from its own stream ``[seed, epoch, index, DEGRADATION_STREAM]``, so every network compared on the same
+  seed sees the same degraded templates whatever its other settings.
 """
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence as SequenceType
@@ -27,10 +38,13 @@ import torch
 from torch.utils.data import DataLoader, Sampler
 
 from vlt_mini.profiles import PAPER_CROP_SIZES, crop_sizes, profile_settings
-from vlt_mini.data.crops import CONTEXT_AMOUNT, CropWindow, crop, search_window, template_window
+from vlt_mini.data.crops import CONTEXT_AMOUNT, CropWindow, context_side, crop, search_window, template_window
 from vlt_mini.data.registry import Dataset
 
 PAPER_TEMPLATE, PAPER_SEARCH = PAPER_CROP_SIZES
+DEGRADATIONS = ("blur", "dark", "small", "occluded")
+DEGRADATION_STREAM = 7          # the template degradation's own random stream (see the module docstring)
+LOOK_ALIKE_ROLES = ("twin", "same_category")
 
 
 @dataclass
@@ -53,6 +67,9 @@ class PairConfig:
     negative_fraction: float = 0.2      # template and search from different videos, labelled negative
     language_fraction: float = 1.0      # of the pairs whose video has a sentence, the fraction that keeps it (Tab. 8a)
     samples_per_epoch: int = 600_000    # pairs per epoch (pysot's VIDEOS_PER_EPOCH)
+    long_gap_fraction: float = 0.0      # positive pairs whose search frame may be anywhere in the video
+    distractor_fraction: float = 0.0    # positive pairs with a look-alike inside the search crop (where known)
+    template_degradation: float = 0.0   # pairs with a blurred / dark / small / partly occluded template
 
     def __post_init__(self) -> None:
         problems = []
@@ -65,7 +82,8 @@ class PairConfig:
         for name in ("template_scale", "search_scale", "brightness", "contrast"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 problems.append(f"{name} must lie in [0, 1), got {getattr(self, name)}")
-        for name in ("template_blur", "search_blur", "negative_fraction", "language_fraction"):
+        for name in ("template_blur", "search_blur", "negative_fraction", "language_fraction", "long_gap_fraction",
+                     "distractor_fraction", "template_degradation"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 problems.append(f"{name} is a probability, got {getattr(self, name)}")
         if self.max_blur_kernel < 3:
@@ -118,6 +136,41 @@ class _Video:
     sequence: object
     frames: np.ndarray   # indices of frames with a visible target of positive size
     source: int
+    look_alike_frames: np.ndarray | None = None  # usable frames with a look-alike inside the search crop
+
+
+def look_alike_boxes(root, name: str) -> list[list[list[float] | None]] | None:
+    """Per look-alike distractor (near-twin, same category) of a mini-LaSOT video, its per-frame box (x, y, w, h in
+    the ground truth's convention, None where not drawn), from ``<root>/meta/<name>.json``; None without meta."""
+    from pathlib import Path
+
+    path = Path(root) / "meta" / f"{name}.json"
+    if not path.is_file():
+        return None
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+        roles = [spec["role"] for spec in meta["distractors"]]
+        return [boxes for role, boxes in zip(roles, meta["distractor_boxes"]) if role in LOOK_ALIKE_ROLES]
+    except (json.JSONDecodeError, KeyError, TypeError) as error:
+        raise ValueError(f"{path}: not a mini-LaSOT meta file ({error})") from None
+
+
+def frames_with_look_alike(sequence, frames: np.ndarray, boxes: list, config: "PairConfig") -> np.ndarray:
+    """The frames among ``frames`` in which a look-alike's centre lies within the central 70 % of the search crop
+    around the target (so that it stays inside whatever the shift jitter)."""
+    chosen = []
+    for frame in frames:
+        x, y, w, h = sequence.ground_truth[frame]
+        side = context_side(w, h, config.context) * config.search_size / config.template_size
+        for per_frame in boxes:
+            other = per_frame[frame] if frame < len(per_frame) else None
+            if other is None:
+                continue
+            ox, oy = other[0] + other[2] / 2, other[1] + other[3] / 2
+            if max(abs(ox - x - w / 2), abs(oy - y - h / 2)) < 0.35 * side:
+                chosen.append(frame)
+                break
+    return np.array(chosen, dtype=np.int64)
 
 
 def _usable_frames(sequence) -> np.ndarray:
@@ -151,6 +204,11 @@ class PairDataset(torch.utils.data.Dataset):
                                  f"got {source.weight}")
             videos = [_Video(s, _usable_frames(s), number) for s in source.dataset if s.has_frames]
             videos = [v for v in videos if len(v.frames)]
+            if config.distractor_fraction > 0:
+                for video in videos:
+                    boxes = look_alike_boxes(source.dataset.root, video.sequence.name)
+                    if boxes:
+                        video.look_alike_frames = frames_with_look_alike(video.sequence, video.frames, boxes, config)
             if not videos:
                 raise ValueError(f"source {source.dataset.name} {source.dataset.split} ({source.dataset.root}) has no "
                                  "video with frames and a visible target")
@@ -185,8 +243,7 @@ class PairDataset(torch.utils.data.Dataset):
                 other = self._draw_video(rng)
             search_video, search_frame = other, int(rng.choice(other.frames))
         else:
-            near = video.frames[np.abs(video.frames - template_frame) <= config.frame_range]
-            search_video, search_frame = video, int(rng.choice(near))
+            search_video, search_frame = video, self._search_frame(video, template_frame, rng)
         template_box = video.sequence.ground_truth[template_frame]
         search_box = search_video.sequence.ground_truth[search_frame]
 
@@ -196,6 +253,11 @@ class PairDataset(torch.utils.data.Dataset):
                                          config.context), config.search_shift, config.search_scale, rng)
         z = _augment(crop(video.sequence.frame(template_frame), z_window), config.template_blur, config, rng)
         x = _augment(crop(search_video.sequence.frame(search_frame), x_window), config.search_blur, config, rng)
+        degradation = None
+        if config.template_degradation > 0:
+            z, degradation = degrade_template(z, z_window.frame_to_crop(template_box), config.template_degradation,
+                                              np.random.default_rng([self.seed, int(epoch), int(index),
+                                                                     DEGRADATION_STREAM]))
 
         sentence = (video.sequence.sentence or "").strip()
         has_sentence = bool(sentence) and bool(rng.random() < config.language_fraction)
@@ -216,7 +278,23 @@ class PairDataset(torch.utils.data.Dataset):
             "search_video": search_video.sequence.name,
             "template_frame": template_frame,
             "search_frame": search_frame,
+            "template_degradation": degradation or "",
         }
+
+    def _search_frame(self, video: _Video, template_frame: int, rng: np.random.Generator) -> int:
+        """The search frame of a positive pair: near the template (``frame_range``), or, for the configured
+        fractions, anywhere in the video or where a look-alike is inside the crop. Draws nothing extra when the
+        fractions are 0, so the default pairs are those of the plain sampler."""
+        config = self.config
+        if config.distractor_fraction > 0 and rng.random() < config.distractor_fraction:
+            candidates = video.look_alike_frames
+            if candidates is not None and len(candidates):
+                near = candidates[np.abs(candidates - template_frame) <= config.frame_range]
+                return int(rng.choice(near if len(near) else candidates))
+        if config.long_gap_fraction > 0 and rng.random() < config.long_gap_fraction:
+            return int(rng.choice(video.frames))
+        near = video.frames[np.abs(video.frames - template_frame) <= config.frame_range]
+        return int(rng.choice(near))
 
 
 # ---------------------------------------------------------------------------------------------- augmentation
@@ -252,6 +330,40 @@ def _augment(image: np.ndarray, blur_probability: float, config: PairConfig, rng
     brightness = 255.0 * config.brightness * rng.uniform(-1, 1)
     mean = float(image.mean())
     return np.clip((image - mean) * contrast + mean + brightness, 0.0, 255.0).astype(np.float32)
+
+
+def degrade_template(image: np.ndarray, box: np.ndarray, probability: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, str | None]:
+    """With ``probability``, one of ``DEGRADATIONS`` applied to a template crop (float32, target box x1, y1, x2, y2
+    in crop pixels): out of focus, in the dark, low resolution, or 30-55 % of the target hidden from one side.
+    Returns the image and the degradation's name (None when untouched)."""
+    if rng.random() >= probability:
+        return image, None
+    kind = DEGRADATIONS[int(rng.integers(len(DEGRADATIONS)))]
+    size = image.shape[0]
+    if kind == "blur":
+        sigma = rng.uniform(0.02, 0.04) * size
+        image = cv2.GaussianBlur(image, (0, 0), sigma)
+    elif kind == "dark":
+        image = image * np.float32(rng.uniform(0.2, 0.4))
+    elif kind == "small":
+        side = max(4, int(round(size * rng.uniform(0.2, 0.4))))
+        image = cv2.resize(cv2.resize(image, (side, side), interpolation=cv2.INTER_AREA), (size, size),
+                           interpolation=cv2.INTER_LINEAR)
+    else:
+        x1, y1, x2, y2 = np.clip(box, 0, size - 1)
+        image = image.copy()
+        fraction, side = rng.uniform(0.3, 0.55), int(rng.integers(4))
+        grey = np.float32(rng.uniform(60, 200))
+        if side == 0:
+            image[:, :int(np.ceil(x1 + fraction * (x2 - x1)))] = grey
+        elif side == 1:
+            image[:, int(np.floor(x2 - fraction * (x2 - x1))):] = grey
+        elif side == 2:
+            image[:int(np.ceil(y1 + fraction * (y2 - y1)))] = grey
+        else:
+            image[int(np.floor(y2 - fraction * (y2 - y1))):] = grey
+    return np.ascontiguousarray(image, dtype=np.float32), kind
 
 
 def _clip_box(box: np.ndarray, size: int) -> np.ndarray:
