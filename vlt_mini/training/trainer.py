@@ -30,12 +30,13 @@ from vlt_mini.profiles import profile_settings
 from vlt_mini.io import atomic_torch_save, atomic_write_text
 from vlt_mini.models.losses import LossConfig, siamcar_loss
 from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
-from vlt_mini.models.vlt import VLTConfig, VLTNet, model_checkpoint
+from vlt_mini.models.vlt import LEGACY_HEAD_FIELDS, LEGACY_MODEL_FIELDS, VLTConfig, VLTNet, model_checkpoint
 from vlt_mini.training.budget import CandidateBudget
 from vlt_mini.training.checkpoints import (CHECKPOINT_NAME, FINAL_MODEL_NAME, load_training_checkpoint,
                                            restore_rng_state, save_training_checkpoint)
 from vlt_mini.training.distributed import DistributedContext, resolve_device
-from vlt_mini.training.pairs import PairConfig, PairDataset, PairSource, SentenceTable, make_pair_loader
+from vlt_mini.training.pairs import (LEGACY_PAIR_FIELDS, PairConfig, PairDataset, PairSource, SentenceTable,
+                                    make_pair_loader)
 
 MODEL_KINDS = ("siamcar", "vlt", "supernet")
 OPTIMIZERS = ("sgd", "adamw")
@@ -312,6 +313,10 @@ class Trainer:
             config["train"] = {k: v for k, v in config["train"].items() if k not in RESUME_FREE_FIELDS}
             config["sources"] = [{k: v for k, v in s.items() if k != "root"} for s in config["sources"]]
         defaults = config_to_dict(TrainConfig())  # a field added since the run started counts as its default
+        # ... but a model or pair field added since then counts as the behaviour the run had (the earlier one)
+        saved["model"] = {**LEGACY_MODEL_FIELDS, **saved["model"],
+                          "head": {**LEGACY_HEAD_FIELDS, **saved["model"]["head"]}}
+        saved["pairs"] = {**LEGACY_PAIR_FIELDS, **saved["pairs"]}
         saved["train"].update({k: v for k, v in current["train"].items()
                                if k not in saved["train"] and v == defaults.get(k)})
         different = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
