@@ -1,5 +1,5 @@
 """The ``vlt-mini`` command line: ``data``, ``run``, ``evaluate``, ``track``, ``demo`` (and ``train``, ``search``,
-``ablate``).
+``ablate``, ``pretrain``).
 
 Each sub-command is a thin wrapper over a package function, so everything here can also be done from Python.
 """
@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     from vlt_mini.experiments.command import add_ablate_parser
 
     add_ablate_parser(subparsers)
+    from vlt_mini.training.pretrain import add_pretrain_parser
+
+    add_pretrain_parser(subparsers)
     return parser
 
 
@@ -219,6 +222,15 @@ def _command_ablate(args) -> None:
 
 
 COMMANDS["ablate"] = _command_ablate
+
+
+def _command_pretrain(args) -> None:
+    from vlt_mini.training.pretrain import command_pretrain
+
+    command_pretrain(args)
+
+
+COMMANDS["pretrain"] = _command_pretrain
 
 
 def main(argv: list[str] | None = None) -> int:
