@@ -10,6 +10,13 @@ Efron & Tibshirani, "An Introduction to the Bootstrap", 1993, ch. 13; for the tw
 Hinkley, "Bootstrap Methods and their Application", 1997, §3.8). With one seed it is the bootstrap over videos alone,
 which ignores the seed-to-seed variance: such an interval is too narrow, and ``seeds`` says so in every output.
 
+Few seeds: resampling S seeds with replacement can only mix S values, so the percentile interval's seed level is too
+narrow for small S (with 3 seeds its 2.5 % point is essentially the smallest seed's difference, so three differences of
+one sign always "exclude 0"). The interval is therefore widened, where needed, to the Student-t interval of the
+per-seed mean differences (mean ± t(0.975, S − 1) · sd / √S), which is exact for normal seed effects; the
+bootstrap keeps the video-set variance (the same videos serve every seed), the t interval the small-sample seed
+variance, and the reported interval is the union of the two.
+
 The verdict reads the interval against the paper's sign: ``reproduces`` when it excludes 0 on the paper's side,
 ``opposite`` when it excludes 0 on the other side, ``inconclusive`` otherwise (including a paper difference of 0).
 numpy only.
@@ -51,13 +58,27 @@ def verdict(paper_delta: float, ci_low: float, ci_high: float) -> str:
     return VERDICTS[0] if (ci_low > 0) == (paper_delta > 0) else VERDICTS[1]
 
 
+# Student-t 97.5 % quantiles for 1..30 degrees of freedom (numpy has no t distribution)
+_T_975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+          2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def student_t_975(degrees_of_freedom: int) -> float:
+    """The 97.5 % quantile of Student's t (tabled to 30 degrees of freedom, then the normal's 1.96 plus the first
+    correction term 2.4 / df)."""
+    if degrees_of_freedom < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {degrees_of_freedom}")
+    return _T_975[degrees_of_freedom - 1] if degrees_of_freedom <= len(_T_975) else 1.96 + 2.4 / degrees_of_freedom
+
+
 def hierarchical_bootstrap(differences, resamples: int = 10_000, confidence: float = 0.95,
-                           seed: int = 0) -> PairedComparison:
+                           seed: int = 0, few_seeds_guard: bool = True) -> PairedComparison:
     """``differences`` (seeds, videos): paired differences per training seed (rows) and video (columns) ->
     the mean difference and its percentile interval, resampling seeds, then videos within each drawn seed.
 
     NaN entries (a video a seed did not score) are left out of that seed's means. ``seed`` seeds the resampling
-    so the interval is reproducible.
+    so the interval is reproducible. ``few_seeds_guard`` (95 % only): widen to the Student-t interval over seeds
+    where that is wider (module notes).
     """
     values = np.asarray(differences, dtype=np.float64)
     if values.ndim == 1:
@@ -87,8 +108,12 @@ def hierarchical_bootstrap(differences, resamples: int = 10_000, confidence: flo
         means[start:start + len(rows)] = (per_seed * valid).sum(axis=1) / np.maximum(valid.sum(axis=1), 1)
     per_seed_mean = filled.sum(axis=1) / present.sum(axis=1)
     alpha = (1 - confidence) / 2
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    return PairedComparison(float(per_seed_mean.mean()), float(low), float(high), num_seeds, num_videos)
+    low, high = (float(v) for v in np.quantile(means, [alpha, 1 - alpha]))
+    centre = float(per_seed_mean.mean())
+    if few_seeds_guard and num_seeds > 1 and abs(confidence - 0.95) < 1e-9:
+        half = student_t_975(num_seeds - 1) * float(per_seed_mean.std(ddof=1)) / np.sqrt(num_seeds)
+        low, high = min(low, centre - half), max(high, centre + half)
+    return PairedComparison(centre, low, high, num_seeds, num_videos)
 
 
 def paired_differences(scores_a: Mapping[tuple[int, str], float], scores_b: Mapping[tuple[int, str], float],
