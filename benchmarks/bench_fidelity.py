@@ -8,6 +8,7 @@ differences are paired per frame, with a 95 % bootstrap interval over videos. Wi
 the language-use diagnostic (own / no / another video's sentence) and the selector statistics of each VLT variant.
 
     python benchmarks/bench_fidelity.py --profile tiny --out /tmp/fidelity-tiny
+    python benchmarks/bench_fidelity.py --profile cpu --variants '' --checkpoint earlier=runs/vlt-cpu/model_final.pt
     OMP_NUM_THREADS=1 python benchmarks/bench_fidelity.py --profile cpu --root data/mini-lasot-cpu-seed0 \\
         --out runs/fidelity-cpu --variants official,old --language
 
@@ -36,7 +37,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", default="tiny", choices=("tiny", "cpu", "paper"))
     parser.add_argument("--root", type=Path, help="mini-LaSOT root (default: generated for the profile)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for the trainings (reused when present)")
+    parser.add_argument("--out", type=Path, help="folder for the trainings (reused when present)")
+    parser.add_argument("--checkpoint", action="append", default=[], metavar="NAME=PATH",
+                        help="also score a trained network (e.g. one of the earlier layout), repeatable")
     parser.add_argument("--variants", default="official,old," + ",".join(f"without-{n}" for n in FIXES),
                         help=f"comma-separated, of {', '.join(VARIANTS)}")
     parser.add_argument("--seed", type=int, default=0)
@@ -48,6 +51,11 @@ def main() -> None:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"--variants: unknown {', '.join(unknown)}; choose from {', '.join(VARIANTS)}")
+    if variants and args.out is None:
+        parser.error("--out is needed to train the variants")
+    extra = dict(item.split("=", 1) for item in args.checkpoint if "=" in item)
+    if len(extra) != len(args.checkpoint) or not all(Path(path).is_file() for path in extra.values()):
+        parser.error(f"--checkpoint: expected NAME=PATH of existing files, got {args.checkpoint}")
 
     from vlt_mini.data import open_dataset
     from vlt_mini.experiments import diagnostics
@@ -62,16 +70,20 @@ def main() -> None:
     print(f"profile {args.profile}, seed {args.seed}, {len(frames)} validation frames "
           f"of {len({s.name for s, _ in frames})} videos; torch threads {torch.get_num_threads()}")
     results, models = {}, {}
-    for variant in variants:
+    for variant in [*variants, *extra]:
         start = time.perf_counter()
-        checkpoint = train_model("vlt", root, args.out / variant, args.profile, args.seed,
-                                 overrides=[*VARIANTS[variant], *args.override], progress=False, text_encoder=encoder)
+        checkpoint = extra.get(variant) or train_model(
+            "vlt", root, args.out / variant, args.profile, args.seed, overrides=[*VARIANTS[variant], *args.override],
+            progress=False, text_encoder=encoder)
         model, _ = load_vlt_checkpoint(checkpoint)
         models[variant] = model
         trained = time.perf_counter() - start
         for kernel in TEST_KERNELS:
             results[variant, kernel] = diagnostics.one_step(diagnostics.with_test_kernel(model, kernel), frames, encoder)
         results[variant, "resampled-exact"] = diagnostics.one_step(model, frames, encoder, geometry="exact")
+        for kernel in ("resampled", "cropped"):  # crops cut for a size off by up to ±25 %: the size slope
+            results[variant, f"{kernel}-jitter"] = diagnostics.one_step(
+                diagnostics.with_test_kernel(model, kernel), frames, encoder, scale_jitter=0.25)
         print(f"{variant}: trained / loaded in {trained:.0f} s ({checkpoint})")
 
     print(f"\n{'variant':26}{'test kernel':18}{'IoU':>7}{'size ratio':>12}{'size slope':>12}{'p(target)':>11}")
@@ -85,12 +97,14 @@ def main() -> None:
         print(f"  {label:58}{d['delta']:+8.3f}  [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}]")
 
     print("\npaired one-step IoU differences (95 % bootstrap interval over videos):")
-    for variant in variants:
+    for variant in models:
         paired(f"{variant}: resampled − cropped test kernel", results[variant, "resampled"],
                results[variant, "cropped"])
         paired(f"{variant}: training kernel − cropped", results[variant, "training"], results[variant, "cropped"])
         paired(f"{variant}: exact − nominal geometry (resampled)", results[variant, "resampled-exact"],
                results[variant, "resampled"])
+        paired(f"{variant}: resampled − cropped, crops ±25 % off in scale", results[variant, "resampled-jitter"],
+               results[variant, "cropped-jitter"])
     if "official" in variants:
         for variant in variants:
             if variant != "official":

@@ -45,6 +45,9 @@ def test_one_step_figures_are_paired_and_in_range(frames, encoder):
     assert not np.array_equal(cropped.iou, result.iou) or not np.array_equal(cropped.size_ratio, result.size_ratio)
     exact = diagnostics.one_step(net, frames, encoder, geometry="exact")
     assert not np.array_equal(exact.predicted_side, result.predicted_side)  # ltrb scaled by 16/15
+    jittered = diagnostics.one_step(net, frames, encoder, scale_jitter=0.3)
+    spread = np.log(jittered.reference_side / result.reference_side)
+    assert np.abs(spread).max() <= 0.3 + 1e-9 and np.ptp(spread) > 0.1  # crops cut for sizes off by up to ±30 %
     with pytest.raises(ValueError, match="sentence_mode"):
         diagnostics.one_step(net, frames, encoder, sentence_mode="mine")
 

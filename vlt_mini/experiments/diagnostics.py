@@ -42,10 +42,11 @@ class OneStepResult:
     target_probability: np.ndarray  # foreground probability at the cell nearest the true centre
     predicted_side: np.ndarray    # sqrt(area) of the predicted box, frame pixels
     true_side: np.ndarray
-    extra: dict = field(default_factory=dict)
+    reference_side: np.ndarray    # the side the search crop was cut for (the previous true side × the jitter)
 
     def summary(self) -> dict:
-        log_true, log_pred = np.log(self.true_side), np.log(self.predicted_side)
+        log_true = np.log(self.true_side / self.reference_side)
+        log_pred = np.log(self.predicted_side / self.reference_side)
         slope = float(np.polyfit(log_true, log_pred, 1)[0]) if np.ptp(log_true) > 1e-9 else float("nan")
         return {"frames": len(self.frames), "iou": float(self.iou.mean()),
                 "size_ratio": float(np.exp(np.log(self.size_ratio).mean())),  # geometric mean
@@ -95,7 +96,8 @@ def _sentence_for(sequence, mode: str, sequences) -> str | None:
 
 @torch.no_grad()
 def one_step(model, frames, text_encoder=None, sentence_mode: str = "own", window_influence: float = 0.3,
-             geometry: str = "nominal", gap: int = 1, context: float = 0.5) -> OneStepResult:
+             geometry: str = "nominal", gap: int = 1, context: float = 0.5,
+             scale_jitter: float = 0.0) -> OneStepResult:
     """The network's one-step answer on ``frames`` (``validation_frames``'s output): see the module notes."""
     if sentence_mode not in SENTENCE_MODES:
         raise ValueError(f"sentence_mode must be one of {', '.join(SENTENCE_MODES)}, got {sentence_mode!r}")
@@ -133,7 +135,8 @@ def one_step(model, frames, text_encoder=None, sentence_mode: str = "own", windo
         previous = np.asarray(sequence.ground_truth[t - gap], dtype=np.float64)
         truth = np.asarray(sequence.ground_truth[t], dtype=np.float64)
         frame = sequence.frame(t)
-        window = search_window((previous[0] + previous[2] / 2, previous[1] + previous[3] / 2), previous[2:],
+        factor = float(np.exp(scale_jitter * np.random.default_rng([t, sum(map(ord, sequence.name))]).uniform(-1, 1)))
+        window = search_window((previous[0] + previous[2] / 2, previous[1] + previous[3] / 2), previous[2:] * factor,
                                config.template_size, config.search_size, context)
         x = to_tensor(crop(frame, window, frame.reshape(-1, 3).mean(axis=0))).to(device)
         output = model.forward_search(x, states[sequence.name])
@@ -161,10 +164,10 @@ def one_step(model, frames, text_encoder=None, sentence_mode: str = "own", windo
         true_centre = np.array([truth[0] + truth[2] / 2, truth[1] + truth[3] / 2])
         rows.append(((sequence.name, t), _iou(predicted, truth), predicted_side / true_side,
                      float(np.linalg.norm(centre - true_centre)) / true_side, float(cls[true_row, true_col]),
-                     predicted_side, true_side))
-    names, iou, ratio, error, probability, predicted_side, true_side = zip(*rows)
+                     predicted_side, true_side, float(np.sqrt(previous[2] * previous[3])) * factor))
+    names, iou, ratio, error, probability, predicted_side, true_side, reference = zip(*rows)
     return OneStepResult(list(names), np.array(iou), np.array(ratio), np.array(error), np.array(probability),
-                         np.array(predicted_side), np.array(true_side))
+                         np.array(predicted_side), np.array(true_side), np.array(reference))
 
 
 def paired_difference(a: OneStepResult, b: OneStepResult, key: str = "iou") -> dict:
