@@ -201,7 +201,8 @@ def test_the_same_command_and_seed_give_bit_identical_vlt_weights(tiny_mini_laso
     sources = [PairSource(open_dataset("mini-lasot", tiny_mini_lasot, "train"))]
     sentences = sorted({(sequence.sentence or "").strip() for sequence in sources[0].dataset} - {""})
     history = _fresh_encoder(minilm, tmp_path / "used-cache")
-    history.encode(["some other sentence first"] + sentences[::-1])  # another run's batches filled this cache
+    # another run filled this cache, batched with a long sentence (padding every other one)
+    history.encode(["a very " + "very " * 40 + "long sentence"] + sentences[::-1])
     finals = []
     for name, encoder in (("clean", _fresh_encoder(minilm, tmp_path / "clean-cache")),
                           ("used", _fresh_encoder(minilm, tmp_path / "used-cache"))):
