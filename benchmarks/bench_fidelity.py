@@ -105,12 +105,12 @@ def main() -> None:
                results[variant, "resampled"])
         paired(f"{variant}: resampled − cropped, crops ±25 % off in scale", results[variant, "resampled-jitter"],
                results[variant, "cropped-jitter"])
-    if "official" in variants:
-        for variant in variants:
+    if "official" in models:  # a trained variant or a --checkpoint of that name
+        for variant in models:
             if variant != "official":
-                paired(f"official − {variant} (each its default test kernel)", results["official", "resampled"],
+                paired(f"official − {variant} (each resampled)", results["official", "resampled"],
                        results[variant, "resampled"])
-        if "old" in variants:
+        if "old" in models:
             paired("official (resampled) − old (cropped): all fixes", results["official", "resampled"],
                    results["old", "cropped"])
 
