@@ -5,9 +5,10 @@ branch and another for the search branch (asymmetric; the same one for both is t
 the ModaMixer block of every stage and branch. As in the official code (SOTS ``lib/models/backbone/SPOS_VLT.py``:
 one ``token_map`` and one ``nlp_layers`` list for both branches), one language projection and one set of mixer choice
 blocks per stage serve both branches, each branch with its own op choice, so a sentence selects the same channels on
-both sides of the depth-wise correlation; ``shared_mixers=False`` gives each branch its own (vlt-mini before issue 13). As in the official code, ModaMixer sits at the output of each stage's
-penultimate block: the stage output becomes ``last_block(f_v) + Block_ASS(Linear(f_l) ⊙ f_v)`` (Eq. 1; the residual
-term is the stage's own searched last block). Stages 2–4 (stride 8) feed the head.
+both sides of the depth-wise correlation; ``shared_mixers=False`` gives each branch its own (vlt-mini before
+issue 13). As in the official code, ModaMixer sits at the output of each stage's penultimate block: the stage
+output becomes ``last_block(f_v) + Block_ASS(Linear(f_l) ⊙ f_v)`` (Eq. 1; the residual term is the stage's own
+searched last block). Stages 2–4 (stride 8) feed the head.
 
 ``use_modamixer=False`` is the vision-only SiamCAR baseline on the same backbone. The language token is the sentence
 embedding ``f_l`` where a pair has a sentence, and the 0-tensor or the template token otherwise (``no_sentence_mode``).
@@ -51,7 +52,7 @@ class VLTConfig:
     mixer_residual: bool = True       # False: "w/o Res" (Tab. 5c)
     mixer_searched_block: bool = True  # False: a fixed Shuffle 3×3 block in ModaMixer (Tab. 5b)
     no_sentence_mode: str = "0-tensor"  # the token of pairs without a sentence: "0-tensor" or "template" (Tab. 4)
-    shared_mixers: bool = True        # one language projection + mixer blocks for both branches (official); False: one per branch
+    shared_mixers: bool = True        # one language projection + mixer blocks for both branches (official); False: per branch
 
     def __post_init__(self) -> None:
         check_profile(self.profile)
