@@ -120,6 +120,13 @@ def test_ablate_end_to_end_reuses_finished_rows(tiny_mini_lasot, tmp_path, capsy
     assert "61.1" in markdown and "ablate --table 5c" in markdown and "official VLT_SCAR" in markdown
     runs = list(csv.DictReader((table_dir / "runs.csv").open()))
     assert len(runs) == 2 and {run["dataset_version"] for run in runs} == {"mini-lasot v2"}
+    per_video = list(csv.DictReader((table_dir / "per_video.csv").open()))
+    assert {row["row"] for row in per_video} == {"without-residual", "with-residual"} and len(per_video) == 2 * len(
+        {row["video"] for row in per_video})
+    comparisons = list(csv.DictReader((out / "comparisons.csv").open()))
+    assert [c["comparison"] for c in comparisons] == ["with-residual vs without-residual"]
+    assert comparisons[0]["seeds"] == "1" and int(comparisons[0]["videos"]) >= 2
+    assert comparisons[0]["verdict"] in ("reproduces", "opposite", "inconclusive")
     final = table_dir / "with-residual" / "seed0" / "train" / "model_final.pt"
     stamp = final.stat().st_mtime_ns
 
@@ -155,21 +162,34 @@ def test_ablate_bad_input_exits_2(tmp_path, capsys):
 
 
 def test_verdicts_and_paired_differences():
-    from vlt_mini.experiments.ablations import compare_rows, verdict
+    from vlt_mini.experiments.ablations import compare_rows
 
-    assert verdict(+2.8, [3.0, 2.0, 4.0]) == "reproduces"
-    assert verdict(+2.8, [-3.0, -2.0, -4.0]) == "opposite"
-    assert verdict(+2.8, [5.0, -4.0, 1.0]) == "within the seed spread"  # mean 0.67, std 4.7
-    assert verdict(-1.0, [-0.5]) == "reproduces"                       # one seed: no spread to compare with
     runs = [{"row": "with-residual", "seed": 0, "suc": 40.0}, {"row": "without-residual", "seed": 0, "suc": 35.0},
             {"row": "with-residual", "seed": 1, "suc": 30.0}, {"row": "without-residual", "seed": 1, "suc": 29.0},
             {"row": "with-residual", "seed": 2, "suc": 50.0}]  # seed 2 has no pair: left out
-    [entry] = compare_rows("5c", runs)
+    [entry] = compare_rows("5c", runs, resamples=1000)
     assert (entry["row"], entry["reference"], entry["seeds"]) == ("with-residual", "without-residual", [0, 1])
-    assert entry["deltas"] == [5.0, 1.0] and entry["delta_mean"] == 3.0
+    assert entry["deltas"] == [5.0, 1.0] and entry["delta_mean"] == 3.0 and entry["videos"] == 0
     assert entry["delta_std"] == pytest.approx(np.std([5.0, 1.0], ddof=1))
-    assert entry["paper_delta"] == pytest.approx(63.9 - 61.1) and entry["verdict"] == "reproduces"
+    assert entry["paper_delta"] == pytest.approx(63.9 - 61.1)
+    # seeds only, two of them: the Student-t guard makes the interval wide (t(0.975, 1) = 12.7)
+    assert entry["ci_low"] < 0 < entry["ci_high"] and entry["verdict"] == "inconclusive"
     assert compare_rows("5c", runs[:1]) == []
+    [single] = compare_rows("5c", runs[:2])
+    assert single["ci_low"] is None and single["verdict"] == "inconclusive"  # one seed, no per-video scores
+    # with per-video scores: paired per seed and video; a consistent +2 on every video reproduces
+    rng = np.random.default_rng(0)
+    per_video = {}
+    for seed in (0, 1, 2):
+        for video in range(12):
+            base = rng.uniform(20, 60)
+            per_video["without-residual", seed, f"v{video}"] = base
+            per_video["with-residual", seed, f"v{video}"] = base + 2 + rng.normal(0, 0.5)
+    [paired] = compare_rows("5c", runs, per_video, resamples=1000)
+    assert paired["videos"] == 12 and paired["seeds"] == [0, 1, 2] and paired["verdict"] == "reproduces"
+    assert 1.0 < paired["ci_low"] < 2.0 < paired["ci_high"] < 3.0
+    flipped = {(row, seed, video): -value for (row, seed, video), value in per_video.items()}
+    assert compare_rows("5c", runs, flipped, resamples=1000)[0]["verdict"] == "opposite"
 
 
 def test_read_runs_names_the_bad_line(tmp_path):

@@ -70,8 +70,8 @@ def test_training_starts_from_the_official_spos_file_with_mixers_copied(sources,
     model = _trainer(sources, tmp_path / "run", encoder, backbone_checkpoint=str(tmp_path / "spos.pth.tar")).model
     ours = model.backbone.state_dict()
     assert all(torch.equal(ours[k[len("module."):]], v) for k, v in weights.items() if k[len("module."):] in ours)
-    for branch in (model.template_mixers, model.search_mixers):
-        for mixer, (_, stop) in zip(branch, STAGE_LAYER_RANGES):
+    for branch in ("template", "search"):
+        for mixer, (_, stop) in zip(model.mixers_for(branch), STAGE_LAYER_RANGES):
             for op in range(NUM_CHOICES):
                 copied, source = mixer.blocks[op].state_dict(), model.backbone.features[stop - 1][op].state_dict()
                 assert all(torch.equal(copied[k], v) for k, v in source.items())
@@ -79,7 +79,9 @@ def test_training_starts_from_the_official_spos_file_with_mixers_copied(sources,
     fixed = VLTNet(VLTConfig.for_profile("tiny", mixer_searched_block=False))
     from vlt_mini.training.initialisation import copy_stage_blocks_into_mixers
 
-    assert copy_stage_blocks_into_mixers(fixed) == 8  # one fixed Shuffle 3×3 block per stage and branch
+    assert copy_stage_blocks_into_mixers(fixed) == 4  # one fixed Shuffle 3×3 block per stage, shared by both branches
+    separate = VLTNet(VLTConfig.for_profile("tiny", mixer_searched_block=False, shared_mixers=False))
+    assert copy_stage_blocks_into_mixers(separate) == 8  # ... and per branch in the earlier layout
     with pytest.raises(ValueError, match="no ModaMixer"):
         copy_stage_blocks_into_mixers(VLTNet(VLTConfig.for_profile("tiny", use_modamixer=False)))
 

@@ -19,8 +19,8 @@ LANGUAGE_DIM = 16  # a small random f_l instead of BERT
 def net():
     torch.manual_seed(0)
     model = VLTNet(VLTConfig.for_profile("tiny", language_dim=LANGUAGE_DIM))
-    for mixers in (model.template_mixers, model.search_mixers):  # non-trivial BatchNorm statistics in the selector
-        for mixer in mixers:
+    for branch in ("template", "search"):  # non-trivial BatchNorm statistics in the selector
+        for mixer in model.mixers_for(branch):
             bn = mixer.language_projection[1]
             bn.running_mean.normal_(0, 0.5)
             bn.running_var.uniform_(0.5, 2.0)
@@ -44,7 +44,7 @@ def test_selection_scores_are_the_mixers_channel_selector(net, crops):
     net.eval()
     try:
         for selection in selections:
-            mixer = getattr(net, f"{selection.branch}_mixers")[selection.stage - 1]
+            mixer = net.mixers_for(selection.branch)[selection.stage - 1]
             expected = mixer.channel_selector(f_l)[0, :, 0, 0].detach().numpy()
             np.testing.assert_allclose(selection.scores, expected, rtol=1e-6, atol=1e-6)
             assert len(selection.top) == len(selection.bottom) == 3
@@ -70,11 +70,11 @@ def test_mixer_activations_are_equation_1_inside_the_network(net, crops):
     try:
         with torch.no_grad():
             candidate = net.candidate
-            features = net.backbone_features(x, candidate.search_path, net.search_mixers, candidate.search_mixer, f_l)
+            features = net.backbone_features(x, candidate.search_path, net.mixers_for("search"), candidate.search_mixer, f_l)
             for record, feature in zip(records[1:], features):  # stages 2-4 are what the head reads
                 torch.testing.assert_close(record["after"], feature[0])
             stage = records[2]
-            mixer, op = net.search_mixers[2], candidate.search_mixer[2]
+            mixer, op = net.mixers_for("search")[2], candidate.search_mixer[2]
             mixed = mixer.blocks[op](stage["before"][None] * mixer.channel_selector(f_l)) + stage["residual"][None]
             torch.testing.assert_close(mixed[0], stage["after"])
     finally:
@@ -97,7 +97,7 @@ def test_gradcam_matches_a_hand_computation(net, crops):
         has_sentence = torch.ones(1, dtype=torch.bool)
         with torch.no_grad():
             state = net.encode_template(z, f_l, has_sentence)
-            features = net.backbone_features(x, candidate.search_path, net.search_mixers, candidate.search_mixer, f_l)
+            features = net.backbone_features(x, candidate.search_path, net.mixers_for("search"), candidate.search_mixer, f_l)
         activation = features[-1].clone().requires_grad_(True)
         output = net.head.forward_with_kernels(state.kernels, features[:-1] + [activation])
         log_odds = output.cls[0, 1] - output.cls[0, 0]

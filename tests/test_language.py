@@ -99,10 +99,10 @@ def test_disk_cache_round_trip_without_running_bert(encoder, tmp_path):
     first._model, first._tokenizer = encoder.model, encoder.tokenizer  # reuse the loaded BERT
     calls = count_forward_calls(first.model)
     expected = first.encode(sentences + [sentences[0]]).embeddings
-    assert len(calls) == 1  # one batch, the duplicate encoded once
+    assert len(calls) == 2  # one forward pass per distinct sentence, the duplicate encoded once
     assert first.cache_path.is_file() and first.cache_path.parent.name == first.model_key
     first.encode(sentences)
-    assert len(calls) == 1  # memory hit
+    assert len(calls) == 2  # memory hit
     second = TextEncoder(cache_dir=str(tmp_path))
     assert second.is_cached(sentences[1]) and not second.is_cached("never seen")
     torch.testing.assert_close(second.encode(sentences + [sentences[0]]).embeddings, expected, atol=0, rtol=0)

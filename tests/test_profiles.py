@@ -12,10 +12,12 @@ from vlt_mini.models.vlt import VLTConfig
 from vlt_mini.profiles import PROFILES, SECTIONS, SETTINGS, crop_sizes, notebook_settings, profile_settings
 from vlt_mini.search.evolution import SearchConfig
 from vlt_mini.training.pairs import PairConfig
+from vlt_mini.training.pretrain import PretrainConfig
 from vlt_mini.training.trainer import TrainConfig, TrainingSetup
 
 CONFIG_OF_SECTION = {"supernet": SupernetConfig, "head": HeadConfig, "pairs": PairConfig, "train": TrainConfig,
-                     "search": SearchConfig, "text": TextEncoderConfig, "mini_lasot": MiniLaSOTConfig}
+                     "search": SearchConfig, "text": TextEncoderConfig, "mini_lasot": MiniLaSOTConfig,
+                     "pretrain": PretrainConfig}
 
 
 def test_every_section_names_real_fields():
@@ -44,6 +46,7 @@ def test_paper_profile_is_the_defaults():
     assert TrainConfig.for_profile("paper") == TrainConfig()
     assert PairConfig.for_profile("paper") == PairConfig()
     assert MiniLaSOTConfig.for_profile("paper") == MiniLaSOTConfig()
+    assert PretrainConfig.for_profile("paper") == PretrainConfig()
     assert dataclasses.replace(SearchConfig.for_profile("paper"), profile="paper") == SearchConfig()
     assert TextEncoderConfig.for_profile("paper").model == "bert-base-uncased"
     assert TextEncoderConfig.for_profile("cpu") == TextEncoderConfig(), "the small profiles use the offline default"

@@ -67,7 +67,7 @@ def test_paper_profile_builds_the_official_candidate():
     x = torch.rand(1, 3, 255, 255) * 255
     with torch.no_grad():
         out = net(z, x, torch.randn(1, net.config.language_dim))
-    assert out.cls.shape[-1] == 26  # the 7×7 template kernel at test time
+    assert out.cls.shape[-1] == 25  # the 7×7 template kernel over the 31×31 resampled search map at test time
 
 
 def test_gradients_reach_every_parameter_of_a_sampled_candidate():
@@ -91,8 +91,8 @@ def test_gradients_reach_every_parameter_of_a_sampled_candidate():
 
 def _candidate_parameters(net, candidate):
     modules = net.backbone.path_modules(candidate.template_path) + net.backbone.path_modules(candidate.search_path)
-    for mixers, ops in ((net.template_mixers, candidate.template_mixer), (net.search_mixers, candidate.search_mixer)):
-        for mixer, op in zip(mixers, ops):
+    for branch, ops in (("template", candidate.template_mixer), ("search", candidate.search_mixer)):
+        for mixer, op in zip(net.mixers_for(branch), ops):
             modules += [mixer.language_projection, mixer.blocks[op]]
     modules += [net.template_token, net.head]
     return list({id(p): p for m in modules for p in m.parameters()}.values())
@@ -110,7 +110,7 @@ def test_two_sentences_give_different_outputs_and_the_baseline_ignores_language(
     baseline = VLTNet(VLTConfig.for_profile("tiny", use_modamixer=False)).eval()
     with torch.no_grad():
         torch.testing.assert_close(baseline(z, x, f_l).cls, baseline(z, x, torch.randn_like(f_l)).cls)
-    assert baseline.template_mixers is None and baseline.search_mixers is None
+    assert baseline.mixers_for("template") is None and baseline.mixers_for("search") is None
 
 
 def test_template_token_depends_on_the_box_and_replaces_missing_sentences():

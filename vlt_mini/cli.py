@@ -17,6 +17,7 @@ import sys
 COMMANDS: dict[str, tuple[str, str]] = {
     "data": ("vlt_mini.data.command", "generate the synthetic mini-LaSOT, or describe a dataset"),
     "train": ("vlt_mini.training.command", "train SiamCAR, a VLT candidate or the supernet on template / search pairs"),
+    "pretrain": ("vlt_mini.training.command", "the ImageNet step: the SPOS supernet classifies rendered objects"),
     "run": ("vlt_mini.tracking.command", "run a tracker over a dataset split; one results file per sequence"),
     "track": ("vlt_mini.tracking.command", "track one video (a file or a folder of frames) from a box and a sentence"),
     "evaluate": ("vlt_mini.evaluation.command", "score results folders with the official one-pass evaluation"),

@@ -23,36 +23,44 @@ def context_side(width: float, height: float, context: float = CONTEXT_AMOUNT) -
 
 @dataclass(frozen=True)
 class CropWindow:
-    """A square region of a frame, centred at (cx, cy) with side ``side`` (frame pixels), resized to ``size``."""
+    """A region of a frame centred at (cx, cy), ``side`` frame pixels wide (and ``side_y`` high; ``None``: square),
+    resized to ``size``² crop pixels. Tracking uses square windows; training's per-axis scale jitter (pysot
+    ``_shift_scale_aug``) stretches them."""
 
     cx: float
     cy: float
     side: float
     size: int
+    side_y: float | None = None
 
     @property
     def scale(self) -> float:
-        """Crop pixels per frame pixel."""
+        """Crop pixels per frame pixel (horizontally; ``scale_y`` vertically)."""
         return self.size / self.side
+
+    @property
+    def scale_y(self) -> float:
+        return self.size / (self.side if self.side_y is None else self.side_y)
 
     def affine(self) -> np.ndarray:
         """The 2×3 matrix mapping frame coordinates to crop coordinates (pixel centres at integers)."""
-        s = self.scale
+        sx, sy = self.scale, self.scale_y
         # frame point (cx, cy) -> crop centre ((size - 1) / 2, (size - 1) / 2)
-        return np.array([[s, 0.0, (self.size - 1) / 2 - s * self.cx],
-                         [0.0, s, (self.size - 1) / 2 - s * self.cy]], dtype=np.float64)
+        return np.array([[sx, 0.0, (self.size - 1) / 2 - sx * self.cx],
+                         [0.0, sy, (self.size - 1) / 2 - sy * self.cy]], dtype=np.float64)
 
     def frame_to_crop(self, box_xywh) -> np.ndarray:
         """(x, y, w, h) in the frame -> (x1, y1, x2, y2) in the crop."""
         x, y, w, h = np.asarray(box_xywh, dtype=np.float64)
-        s, c = self.scale, (self.size - 1) / 2
-        return np.array([c + s * (x - self.cx), c + s * (y - self.cy), c + s * (x + w - self.cx), c + s * (y + h - self.cy)])
+        sx, sy, c = self.scale, self.scale_y, (self.size - 1) / 2
+        return np.array([c + sx * (x - self.cx), c + sy * (y - self.cy), c + sx * (x + w - self.cx),
+                         c + sy * (y + h - self.cy)])
 
     def crop_to_frame(self, box_x1y1x2y2) -> np.ndarray:
         """(x1, y1, x2, y2) in the crop -> (x, y, w, h) in the frame."""
         x1, y1, x2, y2 = np.asarray(box_x1y1x2y2, dtype=np.float64)
-        s, c = self.scale, (self.size - 1) / 2
-        return np.array([self.cx + (x1 - c) / s, self.cy + (y1 - c) / s, (x2 - x1) / s, (y2 - y1) / s])
+        sx, sy, c = self.scale, self.scale_y, (self.size - 1) / 2
+        return np.array([self.cx + (x1 - c) / sx, self.cy + (y1 - c) / sy, (x2 - x1) / sx, (y2 - y1) / sy])
 
 
 def box_center(box_xywh) -> tuple[float, float]:

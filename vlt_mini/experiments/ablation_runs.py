@@ -194,7 +194,8 @@ def score_run(test, row: Row, seed: int, results: Path) -> dict:
     scores = evaluate_trackers(test, [results])["trackers"][results.name]
     return {"row": row.slug, "seed": seed, **{key: scores[key] for key, _ in METRICS},
             "results": results.relative_to(results.parents[3]).as_posix(),
-            "dataset_version": dataset_version(test.root) or ""}
+            "dataset_version": dataset_version(test.root) or "",
+            "per_video": {name: values["suc"] for name, values in scores["per_sequence"].items()}}
 
 
 def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequence[int] = 1,

@@ -6,7 +6,9 @@ recipe (``train_model``): no row overrides a ``train.*`` field, so every row has
 training (Table 4's test-time variants) share one trained model. ``vlt-mini ablate`` (``vlt_mini.experiments.ablation_runs``,
 ``run_ablation``) trains, tracks and scores them; ``OUT/table<T>/table.csv`` and ``table.md`` give mean ± sample std
 over seeds of SUC / P_norm / P (percent) beside the paper's LaSOT numbers (``vlt_mini.evaluation.published``, typed
-from the paper), ``runs.csv`` every run's scores.
+from the paper), ``runs.csv`` every run's scores, ``per_video.csv`` every run's SUC per test video. ``directions.md``
+and ``comparisons.csv`` compare the rows whose difference is the paper's claim, paired per seed and video, with a
+95 % interval from a hierarchical bootstrap (``vlt_mini.evaluation.statistics``).
 
 Stand-ins where mini-LaSOT or this project differ from the paper (also printed under each table):
 - Table 3: the paper's rows without ASS use SiamCAR's hand-designed ResNet-50. Here "fixed" = the SPOS ImageNet path
@@ -33,12 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+
 TABLES = ("3", "4", "5a", "5b", "5c", "8a")
 CANDIDATE_SOURCES = ("fixed", "searched", "symmetric")
 SENTENCE_MODES = ("own", "other-video", "generic")
 GENERIC_SENTENCE = "an object"
 TABLE4_LANGUAGE_FRACTION = 0.5
 SETUP_NAME, TABLE_CSV, TABLE_MD, RUNS_CSV = "setup.json", "table.csv", "table.md", "runs.csv"
+PER_VIDEO_CSV, COMPARISONS_CSV = "per_video.csv", "comparisons.csv"
 METRICS = (("suc", "SUC"), ("norm_prec", "P_norm"), ("prec", "P"))
 
 
@@ -303,12 +308,17 @@ def format_markdown(table: str, summary: list[dict], profile: str, dataset: str,
 def write_tables(table_dir: Path, table: str, runs: list[dict], profile: str, dataset: str, test,
                  seeds: Sequence[int], notes: Sequence[str] = (), command: str | None = None,
                  budget: str | None = None) -> None:
-    """``table.csv``, ``table.md`` and ``runs.csv`` (every run's scores; results folders relative to
-    ``table_dir``), atomically."""
+    """``table.csv``, ``table.md``, ``runs.csv`` (every run's scores; results folders relative to ``table_dir``) and
+    ``per_video.csv`` (every run's SUC per test video, where the runs carry it), atomically."""
     from vlt_mini.io import atomic_write_text
 
     summary = summarize(table, runs)
-    atomic_write_text(table_dir / RUNS_CSV, _csv([{"table": table, **run} for run in runs]))
+    atomic_write_text(table_dir / RUNS_CSV, _csv([{"table": table, **{k: v for k, v in run.items() if k != "per_video"}}
+                                                  for run in runs]))
+    per_video = [{"table": table, "row": run["row"], "seed": run["seed"], "video": video, "suc": suc}
+                 for run in runs for video, suc in sorted(run.get("per_video", {}).items())]
+    if per_video:
+        atomic_write_text(table_dir / PER_VIDEO_CSV, _csv(per_video))
     atomic_write_text(table_dir / TABLE_CSV, _csv(summary))
     atomic_write_text(table_dir / TABLE_MD, format_markdown(table, summary, profile, dataset, test, seeds, notes,
                                                             command, budget))
@@ -326,28 +336,21 @@ COMPARISONS: dict[str, tuple[tuple[str, str], ...]] = {
     "5c": (("with-residual", "without-residual"),),
     "8a": (("language-75", "language-50"), ("language-100", "language-50")),
 }
-VERDICTS = ("reproduces", "opposite", "within the seed spread")
 
 
-def verdict(paper_delta: float, deltas: Sequence[float]) -> str:
-    """"reproduces" when our mean paired difference has the paper's sign and is larger than its seed spread (sample
-    std), "opposite" when it has the other sign and is larger than the spread, else "within the seed spread"."""
-    mean = statistics.mean(deltas)
-    spread = statistics.stdev(deltas) if len(deltas) > 1 else 0.0
-    if abs(mean) <= spread:
-        return VERDICTS[2]
-    return VERDICTS[0] if (mean > 0) == (paper_delta > 0) else VERDICTS[1]
-
-
-def compare_rows(table: str, runs: Sequence[dict]) -> list[dict]:
-    """The paper's claims of ``table`` against ours: per comparison, the paper's SUC difference and our difference
-    paired by seed (mean, sample std, per seed), and a ``verdict``. ``runs``: ``runs.csv``'s rows (or
-    ``run_ablation``'s). Comparisons without a common seed are left out."""
+def compare_rows(table: str, runs: Sequence[dict], per_video: dict | None = None, resamples: int = 10_000) -> list[dict]:
+    """The paper's claims of ``table`` against ours: per comparison, the paper's SUC difference and ours, paired by
+    seed and, where ``per_video`` (``read_per_video``) has both rows' per-video SUC, by video; with the 95 % interval
+    of a hierarchical bootstrap (seeds, then videos within a seed) and its ``verdict`` (``reproduces`` / ``opposite``
+    / ``inconclusive``, ``vlt_mini.evaluation.statistics``). Without per-video scores the bootstrap resamples seeds
+    only (``videos`` 0), and needs 2 seeds for an interval. Comparisons without a common seed are left out."""
     from vlt_mini.evaluation.published import ablation_table
+    from vlt_mini.evaluation.statistics import hierarchical_bootstrap, paired_differences, verdict
 
     paper = {row.row: row.lasot_suc for row in ablation_table(check_table(table))}
     rows = {row.slug: row for row in TABLE_ROWS[table]}
     suc = {(run["row"], int(run["seed"])): float(run["suc"]) for run in runs}
+    per_video = per_video or {}
     comparisons = []
     for slug, reference in COMPARISONS[table]:
         seeds = sorted(seed for (row, seed) in suc if row == slug and (reference, seed) in suc)
@@ -355,12 +358,40 @@ def compare_rows(table: str, runs: Sequence[dict]) -> list[dict]:
             continue
         deltas = [suc[slug, seed] - suc[reference, seed] for seed in seeds]
         paper_delta = paper[rows[slug].paper_row] - paper[rows[reference].paper_row]
+        videos, low, high = 0, None, None
+        ours = {(seed, video): value for (row, seed, video), value in per_video.items() if row == slug}
+        theirs = {(seed, video): value for (row, seed, video), value in per_video.items() if row == reference}
+        if set(ours) & set(theirs):
+            table_of_differences, seeds, names = paired_differences(ours, theirs)
+            result = hierarchical_bootstrap(table_of_differences, resamples)
+            videos, low, high = len(names), result.ci_low, result.ci_high
+            deltas = [float(np.nanmean(row)) for row in table_of_differences]
+        elif len(deltas) > 1:
+            result = hierarchical_bootstrap(np.array(deltas)[:, None], resamples)
+            low, high = result.ci_low, result.ci_high
         comparisons.append({
             "table": table, "row": slug, "reference": reference, "setting": rows[slug].setting,
             "reference_setting": rows[reference].setting, "paper_delta": paper_delta,
             "delta_mean": statistics.mean(deltas), "delta_std": statistics.stdev(deltas) if len(deltas) > 1 else None,
-            "deltas": deltas, "seeds": seeds, "verdict": verdict(paper_delta, deltas)})
+            "deltas": deltas, "seeds": seeds, "videos": videos, "ci_low": low, "ci_high": high,
+            "verdict": "inconclusive" if low is None else verdict(paper_delta, low, high)})
     return comparisons
+
+
+def read_per_video(table_dir) -> dict:
+    """``per_video.csv`` of a table folder as ``{(row, seed, video): SUC}``; empty when the folder has none (runs
+    scored before per-video SUC were recorded)."""
+    path = Path(table_dir) / PER_VIDEO_CSV
+    if not path.is_file():
+        return {}
+    scores = {}
+    with path.open(newline="") as stream:
+        for line, entry in enumerate(csv.DictReader(stream), start=2):
+            try:
+                scores[entry["row"], int(entry["seed"]), entry["video"]] = float(entry["suc"])
+            except (KeyError, ValueError) as error:
+                raise ValueError(f"{path}, line {line}: not a per-video score ({error})") from None
+    return scores
 
 
 def read_runs(table_dir) -> list[dict]:
@@ -380,30 +411,46 @@ def read_runs(table_dir) -> list[dict]:
 
 def format_directions(comparisons: Sequence[dict]) -> str:
     """A Markdown table of ``compare_rows`` results (several tables at once)."""
-    lines = ["| table | comparison | paper ΔSUC | ours ΔSUC (mean ± std) | per seed | verdict |",
-             "| --- | --- | ---: | ---: | --- | --- |"]
+    lines = ["| table | comparison | paper ΔSUC | ours ΔSUC (mean ± std over seeds) | 95 % CI | seeds × videos | "
+             "per seed | verdict |", "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |"]
     for entry in comparisons:
         per_seed = ", ".join(f"{delta:+.1f}" for delta in entry["deltas"])
+        interval = "–" if entry["ci_low"] is None else f"[{entry['ci_low']:+.1f}, {entry['ci_high']:+.1f}]"
         lines.append(f"| {entry['table']} | {entry['setting']} vs {entry['reference_setting']} | "
-                     f"{entry['paper_delta']:+.1f} | {_cell(entry['delta_mean'], entry['delta_std'], signed=True)} | {per_seed} | "
+                     f"{entry['paper_delta']:+.1f} | {_cell(entry['delta_mean'], entry['delta_std'], signed=True)} | "
+                     f"{interval} | {len(entry['seeds'])} × {entry['videos'] or '–'} | {per_seed} | "
                      f"{entry['verdict']} |")
     return "\n".join(lines) + "\n"
 
 
+def comparison_rows(comparisons: Sequence[dict]) -> list[dict]:
+    """``compare_rows`` results as rows of ``comparisons.csv`` (``vlt_mini.evaluation.statistics``)."""
+    return [{"table": e["table"], "comparison": f"{e['row']} vs {e['reference']}", "paper_delta": e["paper_delta"],
+             "delta": e["delta_mean"], "ci_low": "" if e["ci_low"] is None else e["ci_low"],
+             "ci_high": "" if e["ci_high"] is None else e["ci_high"], "seeds": len(e["seeds"]),
+             "videos": e["videos"], "verdict": e["verdict"]} for e in comparisons]
+
+
 def write_directions(out_dir) -> Path | None:
-    """``OUT/directions.md``: ``format_directions`` over every ``OUT/table<T>/runs.csv``; None when there is none."""
+    """``OUT/directions.md`` (``format_directions``) and ``OUT/comparisons.csv`` over every
+    ``OUT/table<T>/runs.csv`` (with its ``per_video.csv`` where present); None when there is none."""
+    from vlt_mini.evaluation.statistics import write_comparisons
     from vlt_mini.io import atomic_write_text
 
     out_dir = Path(out_dir)
     comparisons = [entry for table in TABLES if (out_dir / f"table{table}" / RUNS_CSV).is_file()
-                   for entry in compare_rows(table, read_runs(out_dir / f"table{table}"))]
+                   for entry in compare_rows(table, read_runs(out_dir / f"table{table}"),
+                                             read_per_video(out_dir / f"table{table}"))]
     if not comparisons:
         return None
     text = ("# Which of the paper's directions reproduce\n\nΔSUC = SUC of the row minus SUC of the reference, paired "
-            "by training seed (ours: mean ± sample std over seeds; paper: LaSOT). Verdict: \"reproduces\" when our "
-            "mean has the paper's sign and exceeds the seed spread, \"opposite\" when it has the other sign and "
-            "exceeds it, else \"within the seed spread\".\n\n" + format_directions(comparisons))
+            "by training seed and test video (paper: LaSOT). 95 % CI: percentile interval of a hierarchical "
+            "bootstrap, seeds resampled, then videos within each seed (`vlt_mini.evaluation.statistics`); where "
+            "per-video scores were not recorded (× –), seeds only. Verdict: \"reproduces\" when the interval excludes "
+            "0 on the paper's side, \"opposite\" when it excludes 0 on the other side, else \"inconclusive\".\n\n"
+            + format_directions(comparisons))
     atomic_write_text(out_dir / "directions.md", text)
+    write_comparisons(out_dir / COMPARISONS_CSV, comparison_rows(comparisons))
     return out_dir / "directions.md"
 
 
@@ -417,7 +464,9 @@ def directions_figure(comparisons: Sequence[dict]):
         ax.barh(y - 0.2, entry["paper_delta"], height=0.35, color="#9e9e9e", label="paper (LaSOT)" if y == 0 else None)
         colour = {"reproduces": "#2ca02c", "opposite": "#d62728"}.get(entry["verdict"], "#ff7f0e")
         ax.barh(y + 0.2, entry["delta_mean"], height=0.35, color=colour, alpha=0.8,
-                label="ours (mean; colour = verdict)" if y == 0 else None)
+                label="ours (mean, 95 % CI; colour = verdict)" if y == 0 else None)
+        if entry.get("ci_low") is not None:
+            ax.plot([entry["ci_low"], entry["ci_high"]], [y + 0.2] * 2, color="black", linewidth=1.2)
         ax.plot(entry["deltas"], [y + 0.2] * len(entry["deltas"]), "k.", markersize=5)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(comparisons)))

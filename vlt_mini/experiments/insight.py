@@ -73,7 +73,7 @@ def _token(model: VLTNet, f_l: torch.Tensor | None) -> torch.Tensor:
 def _mixers(model: VLTNet, branch: str) -> nn.ModuleList:
     if branch not in BRANCHES:
         raise ValueError(f"branch must be one of {BRANCHES}, got {branch!r}")
-    return getattr(model, f"{branch}_mixers")
+    return model.mixers_for(branch)
 
 
 def _check_stage(stage: int) -> int:
@@ -208,7 +208,7 @@ def channel_selection_figure(model: VLTNet, image: torch.Tensor, f_l: torch.Tens
 def _stage_output_module(model: VLTNet, stage: int, candidate: Candidate) -> nn.Module:
     """The module whose output is search-branch stage ``stage``: its ModaMixer, or (baseline) its last block."""
     if model.config.use_modamixer:
-        return model.search_mixers[stage - 1]
+        return model.mixers_for("search")[stage - 1]
     last_layer = STAGE_LAYER_RANGES[stage - 1][1] - 1
     return model.backbone.features[last_layer][candidate.search_path[last_layer]]
 

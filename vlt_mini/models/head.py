@@ -7,6 +7,13 @@ References: Guo et al., "SiamCAR: Siamese Fully Convolutional Classification and
 
 - neck: per level and per branch a 1×1 conv + BN to the head width (256); the template feature is centre-cropped
   (16×16 -> 8×8, indices 4..12, in training; 7×7 at test);
+- at test time the backbone features are first resampled bicubically (``align_corners=False``), template 16 -> 15 and
+  search 32 -> 31 (SOTS ``lib/models/sot/siaminference.py``, VLT_SCAR branches of ``template`` and ``track``): on the
+  odd 15-cell map the 7×7 kernel is centred on the target and covers the same central half of the template as the 8×8
+  kernel in training, and the score map keeps its training size (25). The general rule used here: when the test
+  kernel is ``d`` cells smaller than the training kernel, both maps shrink by ``d`` (small profiles: 8 -> 7 and
+  16 -> 15 with a 3×3 test kernel, 13×13 maps). ``HeadConfig.test_kernel="cropped"`` keeps the earlier behaviour (the
+  7×7 centre of the unresampled map), ``"training"`` uses the training kernel at test;
 - depth-wise xcorr of the template kernel ``z`` over the search feature ``x`` per level, the 3 levels concatenated
   (768 ch) and reduced to 256 by a 1×1 layer (official: ``nn.ConvTranspose2d(768, 256, 1, 1)``, which with a 1×1
   kernel and stride 1 is the same map as the ``nn.Conv2d`` used here; only the weight layout differs);
@@ -28,6 +35,7 @@ from torch import nn
 
 from vlt_mini.profiles import crop_sizes, profile_settings
 
+TEST_KERNELS = ("resampled", "cropped", "training")
 
 
 def feature_map_size(image_size: int, stride: int) -> int:
@@ -44,7 +52,13 @@ def feature_map_size(image_size: int, stride: int) -> int:
 @dataclass
 class HeadConfig:
     """Sizes of the neck and SiamCAR head. ``template_crop=None`` derives half the template feature map (the official
-    8×8 of 16×16); ``template_crop_eval=None`` derives ``template_crop - 1`` (the official 7×7 at test)."""
+    8×8 of 16×16); ``template_crop_eval=None`` derives ``template_crop - 1`` (the official 7×7 at test).
+
+    ``test_kernel``: how the test-time kernel is made. ``"resampled"`` (official): the backbone features are resampled
+    bicubically so that each map loses as many cells as the kernel (16 -> 15, 32 -> 31), then the kernel is the centre
+    crop; ``"cropped"``: the centre crop of the unresampled map (vlt-mini before issue 13; what a checkpoint whose
+    config lacks this field used); ``"training"``: the training kernel also at test (no resampling).
+    """
 
     width: int = 256  # head width: neck output, xcorr channels per level, tower width
     num_convs: int = 4  # conv-GN-ReLU layers per tower
@@ -55,8 +69,11 @@ class HeadConfig:
     template_crop_eval: int | None = None
     prior_prob: float = 0.01  # foreground prior of the initial cls bias
     init_std: float = 0.01
+    test_kernel: str = "resampled"  # one of TEST_KERNELS
 
     def __post_init__(self) -> None:
+        if self.test_kernel not in TEST_KERNELS:
+            raise ValueError(f"HeadConfig: test_kernel={self.test_kernel!r}; choose one of {', '.join(TEST_KERNELS)}")
         if self.width < 1 or self.width % self.gn_groups:
             raise ValueError(f"HeadConfig: gn_groups={self.gn_groups} must divide width={self.width}")
         if self.num_convs < 1:
@@ -78,9 +95,22 @@ class HeadConfig:
         train = self.template_crop
         if train is None:
             train = feature_map_size(self.template_size, self.stride) // 2
-        if training:
+        if training or self.test_kernel == "training":
             return train
         return self.template_crop_eval if self.template_crop_eval is not None else max(1, train - 1)
+
+    def resample_cells(self, training: bool) -> int:
+        """How many cells the test-time resampling takes off each backbone map (0 in training and without it)."""
+        if training or self.test_kernel != "resampled":
+            return 0
+        return max(0, self.crop_size(training=True) - self.crop_size(training=False))
+
+    def feature_sizes(self, search_size: int, training: bool) -> tuple[int, int]:
+        """Sides of the (resampled) template and search maps the neck sees: (16, 32) in training, (15, 31) at test
+        with the official resampling, for 127 / 255 crops at stride 8."""
+        cut = self.resample_cells(training)
+        return (feature_map_size(self.template_size, self.stride) - cut,
+                feature_map_size(search_size, self.stride) - cut)
 
 
 class HeadOutput(NamedTuple):
@@ -134,11 +164,24 @@ class SiamCARNeck(nn.Module):
     def forward_template(self, z_feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         _check_levels(z_feats, len(self.template), "template features")
         crop = self.config.crop_size(self.training)
-        return [layer(z, crop) for layer, z in zip(self.template, z_feats)]
+        cut = self.config.resample_cells(self.training)
+        return [layer(resample_features(z, cut), crop) for layer, z in zip(self.template, z_feats)]
 
     def forward_search(self, x_feats: Sequence[torch.Tensor]) -> list[torch.Tensor]:
         _check_levels(x_feats, len(self.search), "search features")
-        return [layer(x) for layer, x in zip(self.search, x_feats)]
+        cut = self.config.resample_cells(self.training)
+        return [layer(resample_features(x, cut)) for layer, x in zip(self.search, x_feats)]
+
+
+def resample_features(feature: torch.Tensor, cut: int) -> torch.Tensor:
+    """Bicubic resampling of a (B, C, H, W) backbone map to (H − cut, W − cut), as the official test-time code
+    (``F.interpolate(..., mode='bicubic', align_corners=False)``); ``cut=0`` returns the map unchanged."""
+    if cut == 0:
+        return feature
+    height, width = feature.shape[-2:]
+    if min(height, width) - cut < 1:
+        raise ValueError(f"cannot resample a {height}×{width} feature map to {cut} cells fewer per side")
+    return F.interpolate(feature, size=(height - cut, width - cut), mode="bicubic", align_corners=False)
 
 
 def _check_levels(feats: Sequence[torch.Tensor], expected: int, what: str) -> None:

@@ -8,8 +8,8 @@ trains with the same losses (docs/official_code.md):
 - positive if the pixel lies in the central region of the box, farther than 0.3·w from the left and right edges
   and 0.3·h from the top and bottom edges (official: ``l > 0.6·(w/2)`` etc., strict), otherwise negative;
 - cls = 0.5·NLL(positives) + 0.5·NLL(negatives) over log-softmax, each averaged over its own cells;
-- box = IoU loss on positives weighted by the centerness target (SiamCAR: ``-log((I+1)/(U+1))``; 1 − GIoU and
-  1 − CIoU as options, the official VLT code uses 1 − CIoU);
+- box = IoU loss on positives weighted by the centerness target: 1 − CIoU by default, as the official VLT code
+  (SOTS); SiamCAR's ``-log((I+1)/(U+1))`` (``box_loss="log_iou"``, vlt-mini before issue 13) and 1 − GIoU as options;
 - cen = BCE-with-logits against ``sqrt(min(l,r)/max(l,r) · min(t,b)/max(t,b))`` on positives;
 - total = 1·cls + 3·box + 1·cen.
 Negative pairs (the target is not in the search crop) have no positive cell: they train only the classification,
@@ -38,7 +38,7 @@ class LossConfig:
     stride: int = 8  # score-map stride (pixels per cell)
     location_offset: float | None = None  # pixel of cell 0; None: location_offset(search_size, map_size, stride)
     positive_margin: float = 0.3  # positives are farther than margin·w (margin·h) from the box edges
-    box_loss: str = "log_iou"  # one of BOX_LOSSES
+    box_loss: str = "ciou"  # one of BOX_LOSSES: official VLT 1 − CIoU; SiamCAR (and vlt-mini before issue 13) "log_iou"
     iou_smooth: float = 1.0  # SiamCAR's (I + 1) / (U + 1)
     cls_weight: float = 1.0
     box_weight: float = 3.0

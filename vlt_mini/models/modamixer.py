@@ -3,9 +3,11 @@
     f_m = Block_ASS(Linear(f_l) ⊙ f_v) + Block_ASS(f_v)                                            (Eq. 1)
 
 - ``f_l`` (B, d): the sentence embedding from BERT (``vlt_mini.models.text_encoder``); ``Linear`` is, as in the official VLT
-  code, a 1×1 convolution without bias + BatchNorm per stage (and here per branch) mapping d -> C channels.
+  code, a 1×1 convolution without bias + BatchNorm per stage mapping d -> C channels, shared by the template and the
+  search branch (SOTS ``SPOS_VLT.py`` ``token_map``; ``VLTConfig.shared_mixers=False`` makes one per branch).
 - ``⊙``: the C-vector multiplies every spatial position of the vision feature ``f_v`` (B, C, H, W): a channel selector.
-- the first ``Block_ASS`` is one of the 4 SPOS choice ops, chosen by the search (ASS) for this stage and branch; the
+- the first ``Block_ASS`` is one of the 4 SPOS choice ops, chosen by the search (ASS) for this stage and branch (one
+  set of the 4 blocks per stage serves both branches, as the official ``nlp_layers``); the
   second (the pure-vision "residual" term) is the stage's own searched last block in the official code, so the VLT
   network passes its output in as ``residual``. ``residual=False`` drops the term ("w/o Res", Tab. 5c);
   ``searched_block=False`` keeps a single fixed Shuffle 3×3 block (Tab. 5b).
@@ -26,7 +28,8 @@ LANGUAGE_MODES = ("sentence", "0-tensor", "template")
 
 
 class ModaMixer(nn.Module):
-    """Eq. 1 for one stage of one branch: a language channel selector, then a searched block, plus the residual."""
+    """Eq. 1 for one stage: a language channel selector, then a searched block, plus the residual. One instance
+    serves both branches (each passes its own ``op``), or one per branch with ``VLTConfig.shared_mixers=False``."""
 
     def __init__(self, language_dim: int, channels: int, residual: bool = True, searched_block: bool = True) -> None:
         super().__init__()

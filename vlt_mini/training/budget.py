@@ -56,7 +56,7 @@ class CandidateBudget:
             for layer in range(start, stop):
                 blocks = model.backbone.features[layer]
                 if layer == stop - 1 and mixes:  # the mixer works on the penultimate block's output
-                    mixer = getattr(model, f"{branch}_mixers")[stage]
+                    mixer = model.mixers_for(branch)[stage]
                     mixers.append([block_macs(mixer.blocks[op if mixer.searched_block else 0], size, size)[0]
                                    for op in range(NUM_CHOICES)])
                     if not mixer.residual:  # "w/o Res": the stage's last block is not run

@@ -103,3 +103,32 @@ def command_train(args) -> None:
         state = "finished" if summary["finished"] else f"stopped at iteration {summary['iteration']}"
         print(f"{state} in {summary['wall_time_s']:.0f} s; last loss {last.get('total', float('nan')):.3f}; "
               f"{args.out / ('model_final.pt' if summary['finished'] else CHECKPOINT_NAME)}")
+
+
+def add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = ("The ImageNet step (paper App. A.3): train the SPOS supernet to classify objects rendered by "
+                          "mini-LaSOT's renderer, saved in the official SPOS checkpoint layout.")
+    add_profile_argument(parser, "network widths and recipe size")
+    parser.add_argument("--out", required=True, type=Path, help="folder for the pretrained supernet (SPOS layout) and pretrain.json")
+    parser.add_argument("--seed", type=int, default=None, help="random seed (images, paths, weights)")
+    add_progress_argument(parser)
+    parser.add_argument("overrides", nargs="*", metavar="key=value",
+                        help="PretrainConfig fields, e.g. iterations=2000 image_size=96")
+
+
+def command_pretrain(args) -> None:
+    import dataclasses
+    import json
+
+    from vlt_mini.config import apply_overrides
+    from vlt_mini.training.pretrain import PretrainConfig, pretrain_supernet
+
+    config = apply_overrides(PretrainConfig.for_profile(args.profile), args.overrides)
+    if args.seed is not None:
+        config = dataclasses.replace(config, seed=args.seed)
+    path = pretrain_supernet(args.out, args.profile, config, progress=not args.no_progress)
+    record = json.loads((Path(args.out) / "pretrain.json").read_text())
+    scores = record["held_out_mean_over_random_paths"]
+    print(f"{path}: held-out top-1 {scores['top1']:.1%} (category {scores['category']:.1%}, colour "
+          f"{scores['colour']:.1%}; chance {record['chance_top1']:.0%}) in {record['seconds']['total']:.0f} s; "
+          f"start a training from it with train.backbone_checkpoint={path} train.backbone_lr_factor=0.1")

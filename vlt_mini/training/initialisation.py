@@ -4,8 +4,8 @@ supernet, or from one of our own checkpoints.
 - ``train.backbone_checkpoint``: the official SPOS file fills the backbone (``load_spos_checkpoint``); the paper then
   initialises the ModaMixer blocks "copied from the last block of their stage". That works shape for shape: a mixer
   block of a stage with C channels is ``make_choice_block(op, C // 2, C)``, exactly the stage's last choice layer (a
-  stride-1 block without projection that splits its C input channels), so op ``k`` of every mixer (template and search
-  branch alike) receives op ``k`` of that layer. ``copy_stage_blocks_into_mixers`` checks every shape before copying.
+  stride-1 block without projection that splits its C input channels), so op ``k`` of every mixer (the shared one, or
+  each branch's) receives op ``k`` of that layer (as the official ``load_nlp`` deep-copies them). ``copy_stage_blocks_into_mixers`` checks every shape before copying.
 - ``train.init_checkpoint``: the whole network from a vlt-mini checkpoint (``model_final.pt`` or ``checkpoint_last.pt``,
   e.g. of a ``--model supernet`` run), whose weights must fit this network key for key and shape for shape.
 """
@@ -21,13 +21,15 @@ from vlt_mini.models.vlt import VLTNet
 
 def copy_stage_blocks_into_mixers(model: VLTNet) -> int:
     """Copy, per stage, the weights of every op of the stage's last choice layer into the same op of the ModaMixer
-    block of both branches (a fixed, unsearched mixer block gets op 0). Returns the number of blocks copied."""
+    blocks (shared by both branches, or each branch's; a fixed, unsearched mixer block gets op 0). Returns the number of
+    blocks copied."""
     if not model.config.use_modamixer:
         raise ValueError("this network has no ModaMixer (the vision-only SiamCAR baseline): nothing to copy into")
     copied = 0
-    for branch in ("template", "search"):
+    branches = ("template",) if model.config.shared_mixers else ("template", "search")
+    for branch in branches:
         for stage, (_, stop) in enumerate(STAGE_LAYER_RANGES):
-            mixer = getattr(model, f"{branch}_mixers")[stage]
+            mixer = model.mixers_for(branch)[stage]
             for op, block in enumerate(mixer.blocks):  # blocks[k] is op k; a fixed block is op 0 (Shuffle 3×3)
                 source = model.backbone.features[stop - 1][op].state_dict()
                 target = block.state_dict()

@@ -10,7 +10,9 @@ Choices that differ from pysot, on purpose:
 - Negative pairs are labelled negative. The official VLT code labels them positive (a bug, docs/official_code.md).
 - No hue / grey / flip augmentation: sentences name colours and directions ("red car moving to the left"), so those
   would make the sentence false. Colour jitter is brightness and contrast only.
-- The scale jitter is isotropic (the crops are square windows); pysot draws the x and y scales independently.
+- The scale jitter draws the x and y scales independently, as pysot's ``_shift_scale_aug`` (so the pairs show
+  targets of other aspect ratios); ``PairConfig.per_axis_scale=False`` draws one scale for both (vlt-mini before
+  issue 13).
 - Every sample draws from ``np.random.default_rng([seed, epoch, index])`` only, so it is the same with any number of
   workers or processes, and a resumed run sees exactly the data of an uninterrupted one.
 
@@ -45,6 +47,7 @@ PAPER_TEMPLATE, PAPER_SEARCH = PAPER_CROP_SIZES
 DEGRADATIONS = ("blur", "dark", "small", "occluded")
 DEGRADATION_STREAM = 7          # the template degradation's own random stream (see the module docstring)
 LOOK_ALIKE_ROLES = ("twin", "same_category")
+LEGACY_PAIR_FIELDS = {"per_axis_scale": False}  # what a saved config without the field (before issue 13) meant
 
 
 @dataclass
@@ -59,6 +62,7 @@ class PairConfig:
     template_scale: float = 0.05        # ± fraction of the window side
     search_shift: float = 64.0
     search_scale: float = 0.18
+    per_axis_scale: bool = True         # x and y scale jittered independently (pysot); False: one scale for both
     brightness: float = 0.1             # ± fraction of 255 added to every channel (no hue change, see above)
     contrast: float = 0.1               # ± fraction, around the crop's mean intensity
     template_blur: float = 0.0          # probability of motion blur
@@ -248,9 +252,10 @@ class PairDataset(torch.utils.data.Dataset):
         search_box = search_video.sequence.ground_truth[search_frame]
 
         z_window = _jitter(template_window(template_box, config.template_size, config.context),
-                           config.template_shift, config.template_scale, rng)
+                           config.template_shift, config.template_scale, rng, config.per_axis_scale)
         x_window = _jitter(search_window(_centre(search_box), search_box[2:], config.template_size, config.search_size,
-                                         config.context), config.search_shift, config.search_scale, rng)
+                                         config.context), config.search_shift, config.search_scale, rng,
+                           config.per_axis_scale)
         z = _augment(crop(video.sequence.frame(template_frame), z_window), config.template_blur, config, rng)
         x = _augment(crop(search_video.sequence.frame(search_frame), x_window), config.search_blur, config, rng)
         degradation = None
@@ -302,13 +307,17 @@ def _centre(box) -> tuple[float, float]:
     return float(box[0] + box[2] / 2), float(box[1] + box[3] / 2)
 
 
-def _jitter(window: CropWindow, shift: float, scale: float, rng: np.random.Generator) -> CropWindow:
-    """pysot ``_shift_scale_aug``: the window side times 1 ± scale, then the target moved by ± shift crop pixels."""
-    side = window.side * (1.0 + scale * rng.uniform(-1, 1))
+def _jitter(window: CropWindow, shift: float, scale: float, rng: np.random.Generator,
+            per_axis: bool = True) -> CropWindow:
+    """pysot ``_shift_scale_aug``: the window's width and height times 1 ± scale (drawn independently with
+    ``per_axis``, else one factor for both), then the target moved by ± shift crop pixels."""
+    factors = 1.0 + scale * rng.uniform(-1, 1, size=2 if per_axis else 1)
+    side_x = window.side * float(factors[0])
+    side_y = window.side * float(factors[-1])
     dx, dy = shift * rng.uniform(-1, 1, size=2)
-    pixels_per_crop_pixel = side / window.size
     # moving the window by -d shows the target d crop pixels away from the centre
-    return CropWindow(window.cx - dx * pixels_per_crop_pixel, window.cy - dy * pixels_per_crop_pixel, side, window.size)
+    return CropWindow(window.cx - dx * side_x / window.size, window.cy - dy * side_y / window.size, side_x,
+                      window.size, side_y if per_axis else None)
 
 
 def _motion_blur_kernel(rng: np.random.Generator, largest: int) -> np.ndarray:

@@ -30,13 +30,14 @@ from vlt_mini.profiles import profile_settings
 from vlt_mini.io import atomic_torch_save, atomic_write_text
 from vlt_mini.models.losses import LossConfig, siamcar_loss
 from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
-from vlt_mini.models.vlt import VLTConfig, VLTNet, model_checkpoint
+from vlt_mini.models.vlt import LEGACY_HEAD_FIELDS, LEGACY_MODEL_FIELDS, VLTConfig, VLTNet, model_checkpoint
 from vlt_mini.training.budget import CandidateBudget
 from vlt_mini.training.checkpoints import (CHECKPOINT_NAME, FINAL_MODEL_NAME, load_training_checkpoint,
                                            restore_rng_state, save_training_checkpoint)
 from vlt_mini.training.distributed import DistributedContext, resolve_device
 from vlt_mini.models.kinds import MODEL_KINDS
-from vlt_mini.training.pairs import PairConfig, PairDataset, PairSource, SentenceTable, make_pair_loader
+from vlt_mini.training.pairs import (LEGACY_PAIR_FIELDS, PairConfig, PairDataset, PairSource, SentenceTable,
+                                    make_pair_loader)
 
 OPTIMIZERS = ("sgd", "adamw")
 LOSS_PARTS = ("total", "cls", "box", "cen")
@@ -312,6 +313,12 @@ class Trainer:
         defaults = config_to_dict(TrainConfig())  # a field added since the run started counts as its default
         saved["train"].update({k: v for k, v in current["train"].items()
                                if k not in saved["train"] and v == defaults.get(k)})
+        # ... but a model or pair field added since then counts as the behaviour the run had (the earlier one)
+        if "model" in saved:
+            saved["model"] = {**LEGACY_MODEL_FIELDS, **saved["model"],
+                              "head": {**LEGACY_HEAD_FIELDS, **saved["model"].get("head", {})}}
+        if "pairs" in saved:
+            saved["pairs"] = {**LEGACY_PAIR_FIELDS, **saved["pairs"]}
 
         def walk(old, new, prefix: str) -> list[str]:
             if isinstance(old, dict) and isinstance(new, dict):
