@@ -150,10 +150,13 @@ def test_notebook_07_explorer_in_chromium(lab):
             def finished() -> bool:
                 tracebacks = [text for text in errors.all_inner_texts() if "Error" in text or "Traceback" in text]
                 assert not tracebacks, f"error output: {tracebacks[:2]}"  # run-all stops at an error: fail now
+                # the notebook model, not the prompts: a collapsed cell (the answers) never redraws its prompt
                 return page.evaluate(
-                    "() => { const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-                    ".map(p => p.textContent);"
-                    " return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p)); }")
+                    "() => { const w = window.jupyterapp.shell.currentWidget; const cells = w.content.model.cells;"
+                    " let done = cells.length > 0;"
+                    " for (let i = 0; i < cells.length; i++) { const c = cells.get(i);"
+                    "   if (c.type === 'code' && !c.executionCount) { done = false; } }"
+                    " return done && w.sessionContext.session.kernel.status === 'idle'; }")
 
             _wait_for(finished, RUN_ALL_TIMEOUT_S, f"all {code_cells} code cells to run", page)
             body = page.inner_text(".jp-Notebook")
