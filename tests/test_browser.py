@@ -29,7 +29,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-dev-shm-usage"]  # containers' /dev/shm is often too small for Chromium
 NOTEBOOK = "07_ablations_and_insight.ipynb"
 CHECKOUT = Path(vlt_mini.__file__).resolve().parents[1]  # the vlt-mini being tested (PYTHONPATH or installed)
-RUN_ALL_TIMEOUT_S = 420
+RUN_ALL_TIMEOUT_S = 900  # about 75 s on two idle cores with fresh data; far more on a loaded machine
 CHANGE_TIMEOUT_S = 90
 
 
@@ -144,15 +144,21 @@ def test_notebook_07_explorer_in_chromium(lab):
                 " return !!k && k.status === 'idle'; }"), 90, "the kernel", page)
             page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
             code_cells = page.locator(".jp-CodeCell").count()
-            _wait_for(lambda: page.evaluate(
-                "() => { const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputPrompt')]"
-                ".map(p => p.textContent);"
-                " return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p)); }"),
-                RUN_ALL_TIMEOUT_S, f"all {code_cells} code cells to run", page)
-            errors = page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
-                                  ' .jp-RenderedText, .jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')
-            tracebacks = [text for text in errors.all_inner_texts() if "Error" in text or "Traceback" in text]
-            assert not tracebacks, f"error output: {tracebacks[:2]}"
+            errors = page.locator('.jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"], '
+                                  '.jp-RenderedText[data-mime-type="application/vnd.jupyter.error"]')
+
+            def finished() -> bool:
+                tracebacks = [text for text in errors.all_inner_texts() if "Error" in text or "Traceback" in text]
+                assert not tracebacks, f"error output: {tracebacks[:2]}"  # run-all stops at an error: fail now
+                # the notebook model, not the prompts: a collapsed cell (the answers) never redraws its prompt
+                return page.evaluate(
+                    "() => { const w = window.jupyterapp.shell.currentWidget; const cells = w.content.model.cells;"
+                    " let done = cells.length > 0;"
+                    " for (let i = 0; i < cells.length; i++) { const c = cells.get(i);"
+                    "   if (c.type === 'code' && !c.executionCount) { done = false; } }"
+                    " return done && w.sessionContext.session.kernel.status === 'idle'; }")
+
+            _wait_for(finished, RUN_ALL_TIMEOUT_S, f"all {code_cells} code cells to run", page)
             body = page.inner_text(".jp-Notebook")
             assert "Loading widget" not in body and "Error displaying widget" not in body
 

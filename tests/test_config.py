@@ -43,7 +43,7 @@ def test_overrides_reject_bad_input(override, message):
 
 def test_profiles(monkeypatch):
     assert check_profile("cpu") == "cpu"
-    with pytest.raises(ValueError, match="choose one of tiny, cpu, paper"):
+    with pytest.raises(ValueError, match="choose one of tiny, cpu, colab, paper"):
         check_profile("huge")
     monkeypatch.delenv("VLT_MINI_PROFILE", raising=False)
     assert get_profile("cpu") == "cpu"

@@ -22,7 +22,7 @@ def test_handout_renders_outputs_and_contents(tmp_path):
     assert "profile tiny 42" in page, "the cell's output is on the page"
     assert "data:image/png;base64" in page, "the figure is inline"
     contents = index.read_text()
-    assert 'href="00_good.html"' in contents and "A small notebook" in contents and "smoke-test" in contents
+    assert 'href="00_good.html"' in contents and "A small notebook" in contents and "smoke-test budget" in contents
 
     bad = _notebook(tmp_path / "01_bad.ipynb", "x = 1", "raise ZeroDivisionError('on purpose')", "print('never')")
     with pytest.raises(NotebookFailed, match=r"01_bad.ipynb: cell 2 failed: ZeroDivisionError: on purpose"):
