@@ -5,8 +5,9 @@ stretches (still, slow, steady, brisk; LaSOT's median per-frame motion is about 
 scripted episodes for the planned challenges: bursts of fast motion, leaving the view and coming back, passing behind
 an occluder, turning around (viewpoint), deformation, rotation. Every target drifts in scale over the video (LaSOT's
 median p95/p5 size range within a video is about 2.6) and in light; look-alikes (the near-twin, the same-category
-distractors) come back to cross the target's path, in front of it or behind it. Who is in the scene and what the sentence says are decided in
-``mini_lasot_sentence``; the drawing is in ``mini_lasot_render``; ``mini_lasot_video`` renders a ``Scene``.
+distractors) come back to cross the target's path, in front of it or behind it. Who is in the scene and what the
+sentence says are decided in ``mini_lasot_sentence``; the drawing is in ``mini_lasot_render``; ``mini_lasot_video``
+renders a ``Scene``.
 """
 from __future__ import annotations
 
