@@ -8,7 +8,8 @@ cut without changing the function the network computes:
 - only the candidate's path is kept (one block per layer), as lists of ``(weight, bias, stride, padding, groups,
   relu)`` steps run with ``torch.nn.functional.conv2d`` — no ``nn.Module`` dispatch, no BatchNorm kernels;
 - the ModaMixer channel selector ``Linear(f_l)`` depends only on the video's token, so it is computed once per video
-  (``prepare``), as are the depth-wise cross-correlation kernels;
+  (``prepare``), as are the depth-wise cross-correlation kernels, stacked so that the three levels correlate in
+  one grouped convolution;
 - the classification and box towers of the CAR head read the same input: their first convolutions become one
   convolution with twice the channels, the later ones grouped convolutions (groups = 2), the GroupNorms one
   GroupNorm with twice the groups; the three output convolutions one grouped convolution. Each is the same map as
@@ -109,13 +110,14 @@ class PreparedSearch(NamedTuple):
     """What one video fixes: the selectors of the search ModaMixers and the cross-correlation kernels."""
 
     selectors: list[torch.Tensor] | None  # (1, C, 1, 1) per stage
-    kernels: list[torch.Tensor]           # (width, 1, k, k) per level
+    kernels: torch.Tensor                 # (levels * width, 1, k, k): every level's kernels, stacked
 
 
 class FoldedSearchBranch:
     """The search branch and head of ``model`` for ``candidate`` with folded BatchNorms (see the module docstring)."""
 
-    def __init__(self, model: nn.Module, candidate: Candidate | None = None, channels_last: bool = True) -> None:
+    def __init__(self, model: nn.Module, candidate: Candidate | None = None, channels_last: bool = True,
+                 dtype: torch.dtype = torch.float32) -> None:
         from vlt_mini.models.vlt import HEAD_LEVELS
 
         if model.training:
@@ -137,14 +139,18 @@ class FoldedSearchBranch:
             self.neck = [fold_sequential(nn.Sequential(layer.conv, layer.bn)) for layer in head.neck.search]
             self.down = fold_sequential(nn.Sequential(head.down))[0]
             self._fold_towers(head.car)
-        self.channels_last = channels_last
-        if channels_last:
-            self._to_channels_last()
+        self.channels_last, self.dtype = channels_last, dtype
+        if channels_last or dtype != torch.float32:
+            self._convert()
 
-    def _to_channels_last(self) -> None:
-        """Weights in channels-last layout: oneDNN's depth-wise convolutions run about 1.5× faster on NHWC tensors."""
+    def _convert(self) -> None:
+        """Weights in channels-last layout (oneDNN's depth-wise convolutions run faster on NHWC tensors) and/or in
+        ``dtype`` (bfloat16: the CPU's AVX-512 BF16 units, or the GPU's tensor cores)."""
+        memory = torch.channels_last if self.channels_last else torch.contiguous_format
+
         def convert(step: ConvStep) -> ConvStep:
-            return step._replace(weight=step.weight.contiguous(memory_format=torch.channels_last))
+            bias = None if step.bias is None else step.bias.to(self.dtype)
+            return step._replace(weight=step.weight.to(self.dtype).contiguous(memory_format=memory), bias=bias)
 
         blocks = self.layers + ([block for _, block, _ in self.mixers] if self.mixers else [])
         for block in blocks:
@@ -153,7 +159,8 @@ class FoldedSearchBranch:
         self.stem = [convert(s) for s in self.stem]
         self.neck = [[convert(s) for s in steps] for steps in self.neck]
         self.down = convert(self.down)
-        self.towers = [(convert(conv), *rest) for conv, *rest in self.towers]
+        self.towers = [(convert(conv), groups, gamma.to(self.dtype), beta.to(self.dtype), eps)
+                       for conv, groups, gamma, beta, eps in self.towers]
         self.outputs = convert(self.outputs)
 
     def _fold_towers(self, car: nn.Module) -> None:
@@ -184,12 +191,13 @@ class FoldedSearchBranch:
         with torch.no_grad():
             selectors = None
             if self.mixers is not None:
-                selectors = [mixer.channel_selector(state.token) for mixer, _, _ in self.mixers]
-            kernels = []
+                selectors = [mixer.channel_selector(state.token).to(self.dtype) for mixer, _, _ in self.mixers]
             for kernel in state.kernels:
                 if kernel.shape[0] != 1:
                     raise ValueError(f"the folded search branch tracks one video at a time, got a batch of {kernel.shape[0]}")
-                kernels.append(kernel.reshape(kernel.shape[1], 1, kernel.shape[2], kernel.shape[3]).contiguous())
+            # the levels' depth-wise cross-correlations as one: the kernels of every level stacked along channels
+            kernels = torch.cat(state.kernels, 1)  # (1, levels * width, k, k)
+            kernels = kernels.reshape(kernels.shape[1], 1, kernels.shape[2], kernels.shape[3]).to(self.dtype)
         return PreparedSearch(selectors, kernels)
 
     def features(self, x: torch.Tensor, prepared: PreparedSearch) -> list[torch.Tensor]:
@@ -211,17 +219,16 @@ class FoldedSearchBranch:
 
     def __call__(self, x: torch.Tensor, prepared: PreparedSearch) -> HeadOutput:
         """x (1, 3, S, S) BGR 0–255 -> HeadOutput of the candidate's search branch and head."""
+        x = x.to(self.dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         levels = self.features(x, prepared)
-        responses = []
-        for level, neck, kernel in zip(levels, self.neck, prepared.kernels):
-            adjusted = run_steps(level, neck)
-            responses.append(F.conv2d(adjusted, kernel, groups=kernel.shape[0]))
-        down = self.down
-        f = F.conv2d(torch.cat(responses, 1), down.weight, down.bias)
+        adjusted = torch.cat([run_steps(level, neck) for level, neck in zip(levels, self.neck)], 1)
+        responses = F.conv2d(adjusted, prepared.kernels, groups=prepared.kernels.shape[0])
+        f = F.conv2d(responses, self.down.weight, self.down.bias)
         for conv, groups, gamma, beta, eps in self.towers:
             f = F.conv2d(f, conv.weight, conv.bias, 1, 1, 1, conv.groups)
             f = torch.relu_(F.group_norm(f, groups, gamma, beta, eps))
         out = F.conv2d(f, self.outputs.weight, self.outputs.bias, 1, 1, 1, 2)
+        out = out.float()
         return HeadOutput(out[:, 0:2], out[:, 2:3], torch.exp(out[:, 4:8]))
