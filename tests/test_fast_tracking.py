@@ -144,3 +144,19 @@ def test_reference_path_stays_selectable_and_differs_only_in_rounding(trained_ti
         # centerness is normalised by its spread, which magnifies rounding where the map is flat
         np.testing.assert_allclose(maps[0][name], maps[1][name], atol=1e-4, err_msg=name)
     assert tuple(maps[0]["peak"]) == tuple(int(v) for v in maps[1]["peak"])
+
+
+@pytest.mark.slow
+def test_gpu_check_runs_on_the_cpu_at_tiny(capsys):
+    """``benchmarks/gpu_check.py --device cpu --quick`` exercises the GPU check's code (no GPU in CI)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_check.py"
+    spec = importlib.util.spec_from_file_location("gpu_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--device", "cpu", "--quick"])
+    out = capsys.readouterr().out
+    assert "training, tiny VLT_SCAR, batch 4" in out and "pairs/s" in out
+    assert out.count("MATCHES") == 2 and "DOES NOT MATCH" not in out

@@ -179,8 +179,9 @@ class FoldedSearchBranch:
                                 torch.cat((cls_norm.bias, box_norm.bias)).detach().clone(), cls_norm.eps))
         # outputs: group 1 (cls features) -> cls (2) + centerness (1) + one unused zero channel; group 2 -> ltrb (4)
         width = car.cls_logits.in_channels
-        weight = torch.zeros(8, width, 3, 3)
-        bias = torch.zeros(8)
+        device = car.cls_logits.weight.device
+        weight = torch.zeros(8, width, 3, 3, device=device)
+        bias = torch.zeros(8, device=device)
         weight[0:2], bias[0:2] = car.cls_logits.weight, car.cls_logits.bias
         weight[2:3], bias[2:3] = car.centerness.weight, car.centerness.bias
         weight[4:8], bias[4:8] = car.bbox_pred.weight, car.bbox_pred.bias

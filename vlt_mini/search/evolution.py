@@ -175,8 +175,9 @@ class FitnessEvaluator:
     ``VLTTracker`` running ``model`` (the supernet) with that candidate on ``videos``."""
 
     def __init__(self, model, text_encoder, videos: Sequence, recalibration_batches: Iterable[dict] | None = None,
-                 preset: str = "lasot", device: str | torch.device = "cpu") -> None:
-        self.model, self.text_encoder, self.videos = model, text_encoder, list(videos)
+                 preset: str = "lasot", device: str | torch.device = "cpu", fast: bool = True) -> None:
+        """``fast``: track with the tracker's fast path (folded BatchNorms, see ``VLTTracker``); False: the reference."""
+        self.model, self.text_encoder, self.videos, self.fast = model, text_encoder, list(videos), fast
         self.recalibration_batches, self.preset, self.device = recalibration_batches, preset, torch.device(device)
         if not self.videos:
             raise ValueError("the fitness needs at least one validation video")
@@ -195,7 +196,8 @@ class FitnessEvaluator:
                 self.model.candidate = candidate  # the tracker runs the model's candidate
                 if recalibrate:
                     recalibrate_batch_norm(self.model, self.recalibration_batches, candidate, self.device)
-                tracker = VLTTracker(self.model, self.text_encoder, self.preset, device=self.device)
+                # built after the recalibration: the fast path folds this candidate's recalibrated statistics
+                tracker = VLTTracker(self.model, self.text_encoder, self.preset, device=self.device, fast=self.fast)
                 boxes = [track_sequence(tracker, video).boxes for video in self.videos]
             finally:
                 self.model.candidate = previous
