@@ -160,3 +160,33 @@ def test_gpu_check_runs_on_the_cpu_at_tiny(capsys):
     out = capsys.readouterr().out
     assert "training, tiny VLT_SCAR, batch 4" in out and "pairs/s" in out
     assert out.count("MATCHES") == 2 and "DOES NOT MATCH" not in out
+
+
+def test_lockstep_tracking_equals_one_video_at_a_time_step_by_step(trained_tiny, tiny_mini_lasot):
+    """The batched network call gives each video its own maps: a stacked batch of two videos against each alone."""
+    from vlt_mini.data import open_dataset
+    from vlt_mini.models.vlt import load_vlt_checkpoint
+    from vlt_mini.search.evolution import truncate
+    from vlt_mini.tracking.tracker import track_in_lockstep
+
+    checkpoint, encoder = trained_tiny
+    model, _ = load_vlt_checkpoint(checkpoint)
+    folded = FoldedSearchBranch(model)
+    videos = [truncate(v, 3) for v in list(open_dataset("mini-lasot", tiny_mini_lasot, "test"))[:2]]
+    trackers = [VLTTracker(model, encoder, "mini-lasot", folded=folded) for _ in videos]
+    for tracker, video in zip(trackers, videos):
+        tracker.initialize(video.frame(0), video.init_box, video.sentence)
+    with torch.inference_mode():
+        x = torch.cat([t._search_crop(v.frame(1))[0] for t, v in zip(trackers, videos)])
+        together = folded(x, folded.stack([t.prepared for t in trackers]))
+        for row, tracker in enumerate(trackers):
+            alone = folded(x[row:row + 1], tracker.prepared)
+            for ours, theirs in zip(together, alone):
+                torch.testing.assert_close(ours[row:row + 1], theirs, rtol=1e-4, atol=1e-4)
+    boxes = track_in_lockstep([VLTTracker(model, encoder, "mini-lasot", folded=folded) for _ in videos], videos)
+    assert [b.shape for b in boxes] == [(len(v), 4) for v in videos]
+    for box, video in zip(boxes, videos):
+        np.testing.assert_array_equal(box[0], video.init_box)
+        assert np.all(box[1:, 2:] > 0)
+    with pytest.raises(ValueError, match="sharing one folded"):
+        track_in_lockstep([VLTTracker(model, encoder, "mini-lasot", fast=False) for _ in videos], videos)

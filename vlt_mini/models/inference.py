@@ -201,6 +201,14 @@ class FoldedSearchBranch:
             kernels = kernels.reshape(kernels.shape[1], 1, kernels.shape[2], kernels.shape[3]).to(self.dtype)
         return PreparedSearch(selectors, kernels)
 
+    @staticmethod
+    def stack(prepared: list[PreparedSearch]) -> PreparedSearch:
+        """Several videos' ``prepare`` results as one, to run their search crops as one batch (in this order)."""
+        selectors = None
+        if prepared[0].selectors is not None:
+            selectors = [torch.cat(stage) for stage in zip(*(p.selectors for p in prepared))]
+        return PreparedSearch(selectors, torch.cat([p.kernels for p in prepared]))
+
     def features(self, x: torch.Tensor, prepared: PreparedSearch) -> list[torch.Tensor]:
         f = run_steps(x, self.stem)
         outputs = []
@@ -219,13 +227,21 @@ class FoldedSearchBranch:
         return [outputs[i] for i in self.head_levels]
 
     def __call__(self, x: torch.Tensor, prepared: PreparedSearch) -> HeadOutput:
-        """x (1, 3, S, S) BGR 0–255 -> HeadOutput of the candidate's search branch and head."""
+        """x (B, 3, S, S) BGR 0–255 -> HeadOutput of the candidate's search branch and head; ``prepared`` from
+        ``prepare`` (B = 1) or ``stack`` (one per crop)."""
         x = x.to(self.dtype)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         levels = self.features(x, prepared)
         adjusted = torch.cat([run_steps(level, neck) for level, neck in zip(levels, self.neck)], 1)
-        responses = F.conv2d(adjusted, prepared.kernels, groups=prepared.kernels.shape[0])
+        batch, channels, height, width = adjusted.shape
+        if prepared.kernels.shape[0] != batch * channels:
+            raise ValueError(f"{batch} search crops need {batch} videos' kernels, got "
+                             f"{prepared.kernels.shape[0] // channels}")
+        # each video's kernels correlate its own crop: the batch folded into the channels (pysot's xcorr_depthwise)
+        responses = F.conv2d(adjusted.reshape(1, batch * channels, height, width), prepared.kernels,
+                             groups=batch * channels)
+        responses = responses.reshape(batch, channels, responses.shape[2], responses.shape[3])
         f = F.conv2d(responses, self.down.weight, self.down.bias)
         for conv, groups, gamma, beta, eps in self.towers:
             f = F.conv2d(f, conv.weight, conv.bias, 1, 1, 1, conv.groups)

@@ -198,14 +198,21 @@ class VLTTracker(Tracker):
         return self.model.forward_search(x, self.state)
 
     def _track_fast(self, frame: np.ndarray) -> np.ndarray:
-        hyper = self.hyper
-        window = search_window(self.center, self.size, self.template_size, self.search_size, hyper.context)
-        scale = window.scale
-        patch = crop(frame, window, self.mean_colour)
-        # (1, 3, S, S) float, a channels-last view of the (S, S, 3) crop: no transposing copy
-        x = torch.from_numpy(patch).permute(2, 0, 1)[None].float().to(self.device)
+        x, window = self._search_crop(frame)
         output = self._network(x)
         maps = torch.cat((output.cls[0], output.centerness[0], output.ltrb[0])).float().cpu().numpy()  # (7, H, W)
+        return self._box_from_maps(maps, x, window)
+
+    def _search_crop(self, frame: np.ndarray):
+        """The search region around the last position: ((1, 3, S, S) float tensor, its ``CropWindow``)."""
+        window = search_window(self.center, self.size, self.template_size, self.search_size, self.hyper.context)
+        patch = crop(frame, window, self.mean_colour)
+        # (1, 3, S, S) float, a channels-last view of the (S, S, 3) crop: no transposing copy
+        return torch.from_numpy(patch).permute(2, 0, 1)[None].float().to(self.device), window
+
+    def _box_from_maps(self, maps: np.ndarray, x: torch.Tensor, window) -> np.ndarray:
+        """The fast path's decoding of the raw maps (7, H, W: cls logits, centerness logit, l, t, r, b) into a box."""
+        hyper, scale = self.hyper, window.scale
         cls = 1.0 / (1.0 + np.exp(maps[0] - maps[1]))  # softmax(cls)[target] of two logits
         centerness = 1.0 / (1.0 + np.exp(-maps[2]))
         ltrb = maps[3:7]  # (4, H, W)
@@ -296,3 +303,36 @@ class VLTTracker(Tracker):
                      "centerness": centerness, "windowed": windowed, "peak": (row, col), "window": window,
                      "search_crop": x}
         return np.array([self.center[0] - self.size[0] / 2, self.center[1] - self.size[1] / 2, *self.size])
+
+
+def track_in_lockstep(trackers: list[VLTTracker], sequences) -> list[np.ndarray]:
+    """Track several videos at once with fast-path trackers that share one ``FoldedSearchBranch``: per frame step one
+    batched network call over the videos that still have frames, each tracker's own crop and decoding.
+
+    Returns one (N, 4) box array per video (row 0 the initial box), as ``track_sequence`` would; used by the search,
+    whose fitness tracks every validation video with the same candidate. Batched and one-at-a-time convolutions round
+    differently, so boxes can part from ``track_sequence``'s the way any float-rounding change does
+    (``tracking/agreement.py``)."""
+    if len(trackers) != len(sequences):
+        raise ValueError(f"{len(trackers)} trackers for {len(sequences)} videos")
+    folded = trackers[0].folded if trackers else None
+    if folded is None or any(not t.fast or t.folded is not folded for t in trackers):
+        raise ValueError("lockstep tracking needs fast-path VLT trackers sharing one folded network")
+    boxes = [np.zeros((len(s), 4)) for s in sequences]
+    readers = [s.frames(read_ahead=2) for s in sequences]
+    stacked: dict[tuple[int, ...], object] = {}
+    with torch.inference_mode():
+        for tracker, sequence, reader, out in zip(trackers, sequences, readers, boxes):
+            tracker.initialize(next(reader), sequence.init_box, sequence.sentence)
+            out[0] = sequence.init_box
+        for step in range(1, max((len(s) for s in sequences), default=0)):
+            active = tuple(i for i, s in enumerate(sequences) if step < len(s))
+            if active not in stacked:
+                stacked = {active: folded.stack([trackers[i].prepared for i in active])}
+            crops = [trackers[i]._search_crop(next(readers[i])) for i in active]
+            x = torch.cat([c[0] for c in crops])
+            output = folded(x, stacked[active])
+            maps = torch.cat((output.cls, output.centerness, output.ltrb), 1).float().cpu().numpy()  # (B, 7, H, W)
+            for row, (i, (crop_tensor, window)) in enumerate(zip(active, crops)):
+                boxes[i][step] = trackers[i]._box_from_maps(maps[row], crop_tensor, window)
+    return boxes
