@@ -123,7 +123,7 @@ class VLTTracker(Tracker):
     # ------------------------------------------------------------------ construction from a checkpoint
     @classmethod
     def from_checkpoint(cls, checkpoint: str | Path, preset: str = "lasot", device: str = "cpu",
-                        use_language: bool = True, text_model: str | None = None) -> "VLTTracker":
+                        use_language: bool = True, text_model: str | None = None, fast: bool = True) -> "VLTTracker":
         from vlt_mini.models.vlt import load_vlt_checkpoint
 
         model, data = load_vlt_checkpoint(checkpoint)
@@ -135,18 +135,18 @@ class VLTTracker(Tracker):
             if encoder.dim != model.config.language_dim:
                 raise ValueError(f"{checkpoint}: the network expects {model.config.language_dim}-d language "
                                  f"embeddings but text model {encoder.config.model!r} gives {encoder.dim}-d")
-        return cls(model, encoder, preset, use_language, device)
+        return cls(model, encoder, preset, use_language, device, fast=fast)
 
     @classmethod
     def factory(cls, checkpoint: str | Path | None = None, preset: str = "lasot", device: str = "cpu",
-                use_language: bool = True, text_model: str | None = None):
+                use_language: bool = True, text_model: str | None = None, fast: bool = True):
         """A zero-argument builder for the runner; the checkpoint is loaded once and the model shared."""
         if checkpoint is None:
             raise ValueError("the vlt tracker needs --checkpoint (a model trained with `vlt-mini train`)")
         if preset not in PRESETS:
             raise ValueError(f"unknown tracker preset {preset!r}; choose one of {', '.join(PRESETS)}")
-        prototype = cls.from_checkpoint(checkpoint, preset, device, use_language, text_model)
-        return lambda: cls(prototype.model, prototype.text_encoder, prototype.hyper, use_language, device,
+        prototype = cls.from_checkpoint(checkpoint, preset, device, use_language, text_model, fast)
+        return lambda: cls(prototype.model, prototype.text_encoder, prototype.hyper, use_language, device, fast=fast,
                            folded=prototype.folded)
 
     # ------------------------------------------------------------------ tracking
