@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--checkpoint", type=Path, default=None, help="a trained checkpoint (its profile uses it)")
     parser.add_argument("--agreement", action="store_true", help="also check fast vs reference on the videos")
+    parser.add_argument("--frames", type=int, default=0, help="only the first N frames of each video (0: all)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -114,7 +115,9 @@ def main() -> None:
     from vlt_mini.tracking.tracker import VLTTracker
 
     root = args.root or generate_mini_lasot(Path(tempfile.gettempdir()) / "vlt-mini-bench-cpu", "cpu", 0, progress=False)
-    sequences = list(open_dataset("mini-lasot", root, "test"))[: args.videos]
+    from vlt_mini.search.evolution import truncate
+
+    sequences = [truncate(s, args.frames) for s in list(open_dataset("mini-lasot", root, "test"))[: args.videos]]
     encoder = TextEncoder()
     trained = load_vlt_checkpoint(args.checkpoint)[0] if args.checkpoint else None
     print(f"tracking speed on {len(sequences)} mini-LaSOT test videos ({sum(len(s) for s in sequences)} frames, "
