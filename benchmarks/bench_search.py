@@ -1,19 +1,18 @@
 """Time per candidate evaluation of the evolutionary search (BN recalibration + tracking + SUC), and how it scales.
 
 For one profile: the seconds one fitness evaluation takes (median over ``--runs`` random candidates) with the
-profile's settings, with and without BN recalibration, and for 2, 5, 10, 20 validation videos (truncated to the
-profile's ``max_frames``); the ratio column is against the profile's own setting measured in the same run. Wall and
+profile's settings, with and without BN recalibration, with the tracker's fast path (the default) and its reference
+path interleaved candidate by candidate; the ratio column is reference / fast CPU seconds. Wall and
 process-CPU seconds are both printed: with ``--threads 1`` the CPU seconds are what an idle core would take, so they
 stay meaningful while other jobs share the machine. Speed does
 not depend on the weights, so without ``--supernet`` an untrained supernet of the profile is used. From the median it
 estimates the wall time of the whole search (population × generations evaluations).
 
-    python benchmarks/bench_search.py --profile tiny [--root DIR] [--supernet CKPT] [--runs 3] [--videos 2 5 10 20]
+    python benchmarks/bench_search.py --profile tiny [--root DIR] [--supernet CKPT] [--runs 3] [--threads 1]
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import random
 import statistics
 import tempfile
@@ -52,7 +51,6 @@ def main() -> None:
                         "-seed0, generated if missing)")
     parser.add_argument("--supernet", type=Path, default=None, help="supernet checkpoint (default: untrained)")
     parser.add_argument("--runs", type=int, default=3, help="candidates per measurement (median)")
-    parser.add_argument("--videos", type=int, nargs="+", default=[2, 5, 10, 20])
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -67,9 +65,8 @@ def main() -> None:
         root = generate_mini_lasot(root, args.profile, 0, progress=False)
     supernet = args.supernet or untrained_supernet(args.profile, Path(tempfile.mkdtemp()) / "supernet.pt")
     config = SearchConfig.for_profile(args.profile)
-    wide = dataclasses.replace(config, num_videos=max(args.videos + [config.num_videos]))
     started = time.perf_counter()
-    setup = prepare_search(supernet, "mini-lasot", root, wide, device="cpu")
+    setup = prepare_search(supernet, "mini-lasot", root, config, device="cpu")
     print(f"set-up (supernet, text encoder, {config.bn_batches} recalibration batches of {config.bn_batch_size} "
           f"pairs): {time.perf_counter() - started:.1f} s")
     rng = random.Random(0)
@@ -77,38 +74,49 @@ def main() -> None:
     videos = setup.evaluator.videos
     evaluator = setup.evaluator
 
-    def with_videos(count: int) -> FitnessEvaluator:
+    def with_videos(count: int, fast: bool = True) -> FitnessEvaluator:
         return FitnessEvaluator(setup.model, evaluator.text_encoder, videos[:count], evaluator.recalibration_batches,
-                                evaluator.preset, "cpu")
+                                evaluator.preset, "cpu", fast=fast)
 
     evaluator(candidates[0])  # warm-up (first-call allocations, sentence look-ups)
-    default = with_videos(config.num_videos)
-    frames = sum(len(v) for v in default.videos)
-    base = median_seconds(default, candidates)
-    rows = [(f"profile setting: {len(default.videos)} videos, {frames} frames, recalibration on", base)]
-    rows.append((f"profile setting, recalibration off", median_seconds(default, candidates, recalibrate=False)))
-    for count in args.videos:
-        if count > len(videos):
-            print(f"({count} videos skipped: the {config.split} split has {len(videos)})")
-        elif count != config.num_videos:
-            subset = with_videos(count)
-            rows.append((f"{count} videos, {sum(len(v) for v in subset.videos)} frames, recalibration on",
-                         median_seconds(subset, candidates)))
+    count = config.num_videos
+    paths = {"fast": with_videos(count, True), "reference": with_videos(count, False)}
+    frames = sum(len(v) for v in paths["fast"].videos)
+    times = {(name, recalibrate): [] for name in paths for recalibrate in (True, False)}
+    fitness = {name: [] for name in paths}
+    for candidate in candidates:  # the two paths interleaved candidate by candidate: a load change hits both
+        for recalibrate in (True, False):
+            for name, path in paths.items():
+                wall, cpu = time.perf_counter(), time.process_time()
+                result = path(candidate, recalibrate=recalibrate)
+                times[name, recalibrate].append((time.perf_counter() - wall, time.process_time() - cpu))
+                if recalibrate:
+                    fitness[name].append(result["fitness"])
 
-    print(f"\nbench_search: profile {args.profile}, {args.threads} threads, max_frames {config.max_frames}, median of "
-          f"{args.runs} random candidates (untrained weights: {args.supernet is None})")
-    print(f"{'measurement':<58} {'wall s':>7} {'CPU s':>7} {'ratio':>6}")
-    for name, (wall, cpu) in rows:
-        print(f"{name:<58} {wall:>7.2f} {cpu:>7.2f} {cpu / base[1]:>6.2f}")
+    def median(name: str, recalibrate: bool) -> tuple[float, float]:
+        return tuple(statistics.median(t[i] for t in times[name, recalibrate]) for i in (0, 1))
+
+    print(f"\nbench_search: profile {args.profile}, {args.threads} threads, {count} videos, {frames} frames "
+          f"(max_frames {config.max_frames}), median of {args.runs} random candidates (untrained weights: "
+          f"{args.supernet is None})")
+    print(f"{'seconds per candidate':<44} {'fast wall':>9} {'ref wall':>9} {'fast CPU':>9} {'ref CPU':>9} {'ref/fast CPU':>13}")
+    for recalibrate in (True, False):
+        fast, reference = median("fast", recalibrate), median("reference", recalibrate)
+        ratio = statistics.median(r[1] / f[1] for f, r in zip(times["fast", recalibrate], times["reference", recalibrate]))
+        label = f"fitness, recalibration {'on' if recalibrate else 'off (tracking + SUC only)'}"
+        print(f"{label:<44} {fast[0]:>9.2f} {reference[0]:>9.2f} {fast[1]:>9.2f} {reference[1]:>9.2f} {ratio:>13.2f}")
     if args.threads == 1:
         print("(one thread: CPU seconds = the time on an idle core; wall seconds include waiting for shared cores)")
-    recalibration = rows[0][1][1] - rows[1][1][1]
+    gaps = [abs(f - r) for f, r in zip(fitness["fast"], fitness["reference"])]
+    print(f"fitness (SUC) fast vs reference: largest difference {max(gaps):.2f} points over {len(gaps)} candidates "
+          f"({', '.join(f'{f:.1f}/{r:.1f}' for f, r in zip(fitness['fast'], fitness['reference']))})")
+    recalibration = median("fast", True)[1] - median("fast", False)[1]
     evaluations = config.population * config.generations
-    print(f"\nBN recalibration ({config.bn_batches} × {config.bn_batch_size} pairs): {recalibration:.2f} CPU s; "
-          f"tracking and scoring {frames / rows[1][1][1]:.1f} frames per CPU second")
+    print(f"BN recalibration ({config.bn_batches} × {config.bn_batch_size} pairs): {recalibration:.2f} CPU s; "
+          f"tracking and scoring {frames / median('fast', False)[1]:.1f} frames per CPU second (fast path)")
     print(f"whole search ({config.population} × {config.generations} = {evaluations} evaluations): about "
-          f"{evaluations * base[1] / 60:.1f} min of CPU time ({evaluations * base[0] / 60:.1f} min at this run's wall "
-          "time)")
+          f"{evaluations * median('fast', True)[1] / 60:.1f} min of CPU time with the fast path, "
+          f"{evaluations * median('reference', True)[1] / 60:.1f} min with the reference")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,13 @@ then the ratio loader / trainer. Everything runs on this machine's CPU (or ``--d
     python benchmarks/bench_training.py --profiles tiny,cpu,paper --root data/mini-lasot-cpu
     python benchmarks/bench_training.py --optimizers --root data/mini-lasot-cpu    # SGD vs AdamW from scratch
 
+``--fast-vs-reference`` times the trainer's fast CPU settings (``train.channels_last_cpu``: channels-last tensors)
+against the reference (contiguous NCHW fp32) on the same batches, interleaved window by window in one process, and
+trains both for ``--iterations`` iterations from the same seed to compare the loss curves (the data and the
+candidates are the same; only float rounding differs).
+
+    python benchmarks/bench_training.py --fast-vs-reference --profiles cpu --root data/mini-lasot-cpu --iterations 60
+
 ``--optimizers`` trains the tiny network from scratch for a few hundred iterations with SiamCAR's SGD and with AdamW
 (the small profiles' choice) and measures how well each localises on validation pairs: the median distance between
 the score-map peak and the target centre, and the share of pairs within one stride.
@@ -99,6 +106,53 @@ def localisation(model, dataset, pairs: int = 96) -> tuple[float, float]:
     return float(error.median()), float((error <= stride).float().mean())
 
 
+def fast_vs_reference(profile: str, root: Path, windows: int, per_window: int, iterations: int) -> None:
+    """Interleaved throughput of the fast and the reference settings, then a paired run of both."""
+    setup = TrainingSetup.for_profile(profile)
+    sources = [PairSource(open_dataset("mini-lasot", root, "train"))]
+    settings = {"fast (channels-last)": True, "reference (NCHW)": False}
+    trainers = {name: Trainer("vlt", setup.model, dataclasses.replace(setup.train, channels_last_cpu=flag),
+                              setup.pairs, sources, Path(tempfile.mkdtemp(prefix="bench-train-")), device="cpu",
+                              progress=False) for name, flag in settings.items()}
+    batches = list(make_pair_loader(next(iter(trainers.values())).dataset, setup.train.batch_size, 4))
+    rates: dict[str, list[float]] = {name: [] for name in trainers}
+    for window in range(windows + 1):  # the first window of each is a warm-up
+        for name, trainer in trainers.items():
+            start = time.perf_counter()
+            for i in range(per_window):
+                trainer.train_step(batches[(window * per_window + i) % len(batches)], trainer.iterations_per_epoch)
+            if window:
+                rates[name].append(setup.train.batch_size * per_window / (time.perf_counter() - start))
+    fast, reference = (rates[name] for name in settings)
+    ratio = statistics.median(f / r for f, r in zip(fast, reference))
+    print(f"{profile} vlt batch {setup.train.batch_size}, {torch.get_num_threads()} thread(s): fast "
+          f"{statistics.median(fast):.1f} pairs/s, reference {statistics.median(reference):.1f} pairs/s, "
+          f"fast/reference {ratio:.2f}x (median of {windows} interleaved windows of {per_window} iterations)", flush=True)
+
+    curves = {}
+    runs = {**{name: (flag, 0) for name, flag in settings.items()}, "reference, seed 1": (False, 1)}
+    for name, (flag, seed) in runs.items():
+        samples = iterations * setup.train.batch_size
+        train = dataclasses.replace(setup.train, channels_last_cpu=flag, epochs=1, warmup_epochs=0.5, log_every=1,
+                                    bn_recalibration_batches=0, seed=seed)
+        trainer = Trainer("vlt", setup.model, train, dataclasses.replace(setup.pairs, samples_per_epoch=samples),
+                          sources, Path(tempfile.mkdtemp(prefix="bench-train-paired-")), device="cpu", progress=False)
+        losses = []
+        trainer.train(callbacks=[lambda _, record: losses.append(record["total"])])
+        curves[name] = losses
+    fast_curve, reference_curve, other_seed = (curves[name] for name in runs)
+    tail = max(1, iterations // 5)
+
+    def gap(curve: list[float]) -> str:
+        difference = [abs(a - b) for a, b in zip(curve, reference_curve)]
+        return (f"mean |difference| {statistics.mean(difference):.4f}, over the last {tail} iterations "
+                f"{statistics.mean(difference[-tail:]):.4f}; mean loss of the last {tail}: "
+                f"{statistics.mean(curve[-tail:]):.4f} vs {statistics.mean(reference_curve[-tail:]):.4f}")
+
+    print(f"paired run, {iterations} iterations, total loss against the reference (seed 0):\n"
+          f"  fast, seed 0:      {gap(fast_curve)}\n  reference, seed 1: {gap(other_seed)} (the seed spread)")
+
+
 def compare_optimizers(root: Path, iterations: int) -> None:
     setup = TrainingSetup.for_profile("tiny")
     pairs = dataclasses.replace(setup.pairs, samples_per_epoch=256)
@@ -135,9 +189,19 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=5, help="timed windows (the median is reported)")
     parser.add_argument("--per-window", type=int, default=3, help="iterations per window")
     parser.add_argument("--optimizers", action="store_true", help="compare SGD and AdamW from scratch instead")
+    parser.add_argument("--fast-vs-reference", action="store_true",
+                        help="time channels-last against NCHW and compare a paired run's loss curves")
     parser.add_argument("--iterations", type=int, default=320, help="iterations per optimizer (--optimizers)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
+    if args.fast_vs_reference:
+        for profile in args.profiles.split(","):
+            root = args.root
+            if root is None:
+                root = Path(tempfile.mkdtemp(prefix="bench-mini-lasot-cpu-"))
+                generate_mini_lasot(root, profile="cpu", seed=0, progress=False)
+            fast_vs_reference(profile, root, args.windows, args.per_window, args.iterations)
+        return
     if args.optimizers:
         root = args.root
         if root is None:

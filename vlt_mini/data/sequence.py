@@ -88,9 +88,22 @@ class Sequence:
             self.frame_shape = tuple(image.shape[:2])
         return image
 
-    def frames(self) -> Iterator[np.ndarray]:
-        for index in range(len(self)):
-            yield self.frame(index)
+    def frames(self, read_ahead: int = 0) -> Iterator[np.ndarray]:
+        """Every frame in order. ``read_ahead > 0``: a background thread decodes up to that many frames ahead
+        (OpenCV releases the GIL while decoding, so on two cores decoding overlaps the tracker's work)."""
+        if read_ahead <= 0:
+            for index in range(len(self)):
+                yield self.frame(index)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="frame-reader") as reader:
+            pending = [reader.submit(self.frame, index) for index in range(min(read_ahead, len(self)))]
+            for index in range(len(self)):
+                frame = pending.pop(0).result()
+                if index + read_ahead < len(self):
+                    pending.append(reader.submit(self.frame, index + read_ahead))
+                yield frame
 
     def __repr__(self) -> str:
         sentence = f", sentence={self.sentence!r}" if self.sentence else ""

@@ -167,8 +167,10 @@ class FitnessEvaluator:
     ``VLTTracker`` running ``model`` (the supernet) with that candidate on ``videos``."""
 
     def __init__(self, model, text_encoder, videos: Sequence, recalibration_batches: Iterable[dict] | None = None,
-                 preset: str = "lasot", device: str | torch.device = "cpu") -> None:
-        self.model, self.text_encoder, self.videos = model, text_encoder, list(videos)
+                 preset: str = "lasot", device: str | torch.device = "cpu", fast: bool = True) -> None:
+        """``fast``: track with the tracker's fast path (folded BatchNorms, see ``VLTTracker``), every video in one
+        batch per frame step (``track_in_lockstep``); False: the reference path, one video after the other."""
+        self.model, self.text_encoder, self.videos, self.fast = model, text_encoder, list(videos), fast
         self.recalibration_batches, self.preset, self.device = recalibration_batches, preset, torch.device(device)
         if not self.videos:
             raise ValueError("the fitness needs at least one validation video")
@@ -177,7 +179,7 @@ class FitnessEvaluator:
     def __call__(self, candidate: Candidate, recalibrate: bool = True) -> dict:
         from vlt_mini.evaluation.ope import evaluate_ope
         from vlt_mini.tracking.runner import track_sequence
-        from vlt_mini.tracking.tracker import VLTTracker
+        from vlt_mini.tracking.tracker import VLTTracker, track_in_lockstep
         from vlt_mini.training.batchnorm import recalibrate_batch_norm
 
         recalibrate = recalibrate and self.recalibration_batches is not None
@@ -187,8 +189,13 @@ class FitnessEvaluator:
                 self.model.candidate = candidate  # the tracker runs the model's candidate
                 if recalibrate:
                     recalibrate_batch_norm(self.model, self.recalibration_batches, candidate, self.device)
-                tracker = VLTTracker(self.model, self.text_encoder, self.preset, device=self.device)
-                boxes = [track_sequence(tracker, video).boxes for video in self.videos]
+                # built after the recalibration: the fast path folds this candidate's recalibrated statistics
+                tracker = VLTTracker(self.model, self.text_encoder, self.preset, device=self.device, fast=self.fast)
+                if self.fast and tracker.folded is not None:  # every video in one batch per frame step
+                    boxes = track_in_lockstep([VLTTracker(self.model, self.text_encoder, self.preset, device=self.device,
+                                                          folded=tracker.folded) for _ in self.videos], self.videos)
+                else:
+                    boxes = [track_sequence(tracker, video).boxes for video in self.videos]
             finally:
                 self.model.candidate = previous
         result = evaluate_ope(boxes, [v.ground_truth for v in self.videos], [v.visible for v in self.videos],

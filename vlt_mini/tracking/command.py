@@ -27,6 +27,8 @@ def _add_tracker_arguments(parser: argparse.ArgumentParser, default_preset: str 
     parser.add_argument("--preset", default=default_preset, choices=sorted(PRESETS), help=preset_help)
     parser.add_argument("--text-model", default=None, help="text model (default: the one the checkpoint names, if it "
                         "is a known model: minilm or bert-base-uncased)")
+    parser.add_argument("--reference-path", action="store_true",
+                        help="the reference computation (unfolded network, PyTorch decoding) instead of the fast path")
     add_device_argument(parser)
     add_progress_argument(parser)
     parser.add_argument("overrides", nargs="*", metavar="tracker.KEY=VALUE",
@@ -73,6 +75,7 @@ def command_run(args) -> None:
     trained = args.tracker in ("vlt", "siamcar")
     if not trained:
         for flag, value in (("--checkpoint", args.checkpoint), ("--preset", args.preset),
+                            ("--reference-path", args.reference_path or None),
                             ("--text-model", args.text_model), ("tracker.KEY=VALUE", args.overrides or None)):
             if value is not None:
                 raise ValueError(f"{flag} is for the vlt / siamcar trackers, not {args.tracker!r}")
@@ -87,7 +90,7 @@ def command_run(args) -> None:
     options = {}
     if trained:
         options = dict(checkpoint=args.checkpoint, preset=hyper, device=resolve_device(args.device),
-                       use_language=not args.no_language, text_model=args.text_model)
+                       use_language=not args.no_language, text_model=args.text_model, fast=not args.reference_path)
     settings = {"preset": preset, "overrides": list(args.overrides)} if trained else {}
     runs = run_tracker(tracker_factory(args.tracker, **options), sequences, args.out, progress=not args.no_progress,
                        use_language=not args.no_language, description=args.tracker, settings=settings,
@@ -115,7 +118,7 @@ def command_track(args) -> None:
     from vlt_mini.tracking.video import track_video
 
     tracker = VLTTracker.from_checkpoint(args.checkpoint, preset=hyper, device=resolve_device(args.device),
-                                         text_model=args.text_model)
+                                         text_model=args.text_model, fast=not args.reference_path)
     result = track_video(tracker, args.video, box, args.text, args.out, video_name=f"annotated.{args.format}",
                          progress=not args.no_progress)
     print(f"tracked {result['frames']} frames at {result['fps']:.1f} frames/s; wrote {result['boxes']} and "

@@ -45,8 +45,7 @@ def track_sequence(tracker: Tracker, sequence: Sequence, use_language: bool = Tr
     boxes = np.zeros((len(sequence), 4), dtype=np.float64)
     times = np.zeros(len(sequence), dtype=np.float64)
     sentence = sequence.sentence if use_language else None
-    for index in range(len(sequence)):
-        frame = sequence.frame(index)
+    for index, frame in enumerate(sequence.frames(read_ahead=2)):  # the next frames decode while this one tracks
         start = time.perf_counter()
         if index == 0:
             check_init_box(sequence.init_box, frame.shape, what=first_box_description(sequence))

@@ -66,7 +66,8 @@ class TrainConfig:
     grad_clip: float = 10.0
     num_workers: int = 8
     amp: bool = True             # float16 autocast + grad scaling, on CUDA only
-    channels_last: bool = True   # on CUDA only
+    channels_last: bool = True   # channels-last (NHWC) tensors on CUDA ...
+    channels_last_cpu: bool = True  # ... and on the CPU too (oneDNN's depth-wise convolutions: ~1.3× pairs/s at cpu)
     log_every: int = 20          # iterations between metrics lines
     checkpoint_every: int = 1000  # iterations; a checkpoint is also written at every epoch end
     seed: int = 0
@@ -178,7 +179,7 @@ class Trainer:
             initialise_from_checkpoint(self.model, train_config.init_checkpoint)
         cuda = self.device.type == "cuda"
         self.model.to(self.device)
-        if cuda and train_config.channels_last:
+        if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
         if cuda:
             torch.backends.cudnn.benchmark = True  # fixed crop sizes
@@ -221,6 +222,11 @@ class Trainer:
         return table
 
     @property
+    def channels_last(self) -> bool:
+        """Whether the network and its inputs use the channels-last memory format on this device."""
+        return self.config.channels_last and (self.device.type == "cuda" or self.config.channels_last_cpu)
+
+    @property
     def epoch(self) -> int:
         return self.iteration // self.iterations_per_epoch
 
@@ -258,8 +264,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr * group["lr_factor"]
         candidate = self.candidate_for(iteration)
-        channels_last = self.device.type == "cuda" and self.config.channels_last
-        memory = torch.channels_last if channels_last else torch.contiguous_format
+        memory = torch.channels_last if self.channels_last else torch.contiguous_format
         z = batch["z"].to(self.device, non_blocking=True).contiguous(memory_format=memory)
         x = batch["x"].to(self.device, non_blocking=True).contiguous(memory_format=memory)
         f_l, has_sentence, z_box = (batch[k].to(self.device, non_blocking=True)
