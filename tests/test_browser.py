@@ -198,6 +198,7 @@ def test_notebook_07_explorer_in_chromium(lab):
 
             def drag(slider, pixels):
                 handle = slider.locator(".noUi-handle").first
+                handle.scroll_into_view_if_needed()  # mouse coordinates are the viewport's
                 box = handle.bounding_box()
                 page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
                 page.mouse.down()
