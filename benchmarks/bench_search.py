@@ -55,12 +55,12 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    from vlt_mini.data.mini_lasot import generate_mini_lasot
+    from vlt_mini.data.mini_lasot import default_folder_name, generate_mini_lasot
     from vlt_mini.models.candidate import Candidate
     from vlt_mini.search.evolution import FitnessEvaluator, SearchConfig
     from vlt_mini.search.pipeline import prepare_search
 
-    root = args.root or Path(__file__).resolve().parents[1] / "data" / f"mini-lasot-{args.profile}-seed0"
+    root = args.root or Path(__file__).resolve().parents[1] / "data" / default_folder_name(args.profile, 0)
     if not root.is_dir():
         root = generate_mini_lasot(root, args.profile, 0, progress=False)
     supernet = args.supernet or untrained_supernet(args.profile, Path(tempfile.mkdtemp()) / "supernet.pt")

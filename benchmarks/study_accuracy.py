@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
 
     from vlt_mini.data import open_dataset
-    from vlt_mini.data.mini_lasot import generate_mini_lasot
+    from vlt_mini.data.mini_lasot import default_folder_name, generate_mini_lasot
     from vlt_mini.evaluation.report import evaluate_trackers
     from vlt_mini.io import atomic_write_text
     from vlt_mini.tracking.runner import run_tracker, summarize_speed
@@ -56,7 +56,7 @@ def main() -> None:
     from vlt_mini.training import train_model
 
     progress = not args.no_progress
-    root = args.root or Path("data") / f"mini-lasot-{args.profile}-seed0"
+    root = args.root or Path("data") / default_folder_name(args.profile, 0)
     generate_mini_lasot(root, profile=args.profile, seed=0, progress=progress)  # reuses a finished folder
     test = open_dataset("mini-lasot", root, "test")
     runs: dict[str, dict] = {}

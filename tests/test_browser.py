@@ -150,6 +150,14 @@ def test_notebook_07_explorer_in_chromium(lab):
             def finished() -> bool:
                 tracebacks = [text for text in errors.all_inner_texts() if "Error" in text or "Traceback" in text]
                 assert not tracebacks, f"error output: {tracebacks[:2]}"  # run-all stops at an error: fail now
+                # the notebook model too: JupyterLab draws only the cells in view, so an error may not be in the page
+                failed = page.evaluate(
+                    "() => { const cells = window.jupyterapp.shell.currentWidget.content.model.cells; const found = [];"
+                    " for (let i = 0; i < cells.length; i++) { const c = cells.get(i); if (c.type !== 'code') continue;"
+                    "   for (const o of c.outputs.toJSON()) { if (o.output_type === 'error')"
+                    "     found.push('cell ' + i + ': ' + o.ename + ': ' + o.evalue); } }"
+                    " return found; }")
+                assert not failed, f"a cell raised: {failed[:2]}"
                 # the notebook model, not the prompts: a collapsed cell (the answers) never redraws its prompt
                 return page.evaluate(
                     "() => { const w = window.jupyterapp.shell.currentWidget; const cells = w.content.model.cells;"

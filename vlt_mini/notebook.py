@@ -88,10 +88,10 @@ class NotebookSetup:
 
     def mini_lasot(self, profile: str | None = None, seed: int | None = None, progress: bool = True) -> Path:
         """The mini-LaSOT root for a profile and seed, generated on first use (later calls reuse it)."""
-        from vlt_mini.data.mini_lasot import generate_mini_lasot
+        from vlt_mini.data.mini_lasot import default_folder_name, generate_mini_lasot
 
         profile, seed = profile or self.profile, self.seed if seed is None else seed
-        root = self.data / f"mini-lasot-{profile}-seed{seed}"
+        root = self.data / default_folder_name(profile, seed)
         return generate_mini_lasot(root, profile=profile, seed=seed, progress=progress)
 
     @property

@@ -234,6 +234,12 @@ def generation_record(config: MiniLaSOTConfig, profile: str, seed: int) -> dict:
             "profile": profile, "seed": int(seed), "config": config_to_dict(config)}
 
 
+def default_folder_name(profile: str, seed: int) -> str:
+    """The folder the notebooks, the demo and the ablations generate mini-LaSOT into: the generator's version is part
+    of the name, so that a checkout updated to a new generator makes new data instead of meeting the old."""
+    return f"mini-lasot-v{GENERATOR_VERSION}-{check_profile(profile)}-seed{int(seed)}"
+
+
 def dataset_version(root) -> str | None:
     """``"mini-lasot v<N>"`` for a generated mini-LaSOT at ``root`` (its ``generation.json``), None for any other
     dataset folder; results folders and ablation runs record it, so numbers made on different generator versions

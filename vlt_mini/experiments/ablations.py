@@ -233,10 +233,10 @@ def default_root(dataset: str, root, profile: str, progress: bool = True) -> Pat
     from vlt_mini.data.registry import resolve_root
 
     if root is None and dataset == "mini-lasot":
-        from vlt_mini.data.mini_lasot import generate_mini_lasot
+        from vlt_mini.data.mini_lasot import default_folder_name, generate_mini_lasot
         from vlt_mini.io import data_dir
 
-        root = generate_mini_lasot(data_dir() / f"mini-lasot-{profile}-seed0", profile=profile, seed=0,
+        root = generate_mini_lasot(data_dir() / default_folder_name(profile, 0), profile=profile, seed=0,
                                    progress=progress)
     return resolve_root(dataset, root)
 

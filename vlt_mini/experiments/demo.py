@@ -123,7 +123,7 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0,
              iterations: int | None = -1, parallel: bool | None = None) -> dict:
     """Run the whole pipeline on the embedded default; returns the evaluation scores (percent)."""
     from vlt_mini.data import open_dataset
-    from vlt_mini.data.mini_lasot import generate_mini_lasot
+    from vlt_mini.data.mini_lasot import default_folder_name, generate_mini_lasot
     from vlt_mini.data.textio import read_boxes
     from vlt_mini.evaluation.report import run_evaluate
     from vlt_mini.training import train_model
@@ -131,7 +131,7 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0,
     check_profile(profile)
     out = Path(out)
     started = time.perf_counter()
-    data_root = out / "data" / f"mini-lasot-{profile}-seed{seed}"
+    data_root = out / "data" / default_folder_name(profile, seed)
     print(f"[1/4] mini-LaSOT ({profile}, seed {seed}) -> {data_root}")
     generate_mini_lasot(data_root, profile=profile, seed=seed, progress=progress)
     test = open_dataset("mini-lasot", data_root, "test")
