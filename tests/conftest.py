@@ -26,3 +26,15 @@ def tiny_mini_lasot(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mini-lasot-tiny")
     generate_mini_lasot(root, profile="tiny", seed=0, progress=False)
     return root
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny models run as fast on one thread, and a shared 2-core machine then cannot oversubscribe OpenMP
+    (``pytestmark = pytest.mark.usefixtures("one_torch_thread")`` in a test module)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

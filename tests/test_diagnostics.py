@@ -10,12 +10,7 @@ from vlt_mini.experiments import diagnostics
 from vlt_mini.models.vlt import VLTConfig, VLTNet
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,7 @@ from vlt_mini.models.supernet import sample_path
 from vlt_mini.tracking.tracker import VLTTracker, upsampling_matrix
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def randomise_batch_norms(net: torch.nn.Module, seed: int = 0) -> None:

@@ -16,12 +16,7 @@ from vlt_mini.models.vlt import VLTConfig, VLTNet, load_vlt_checkpoint, model_ch
 from vlt_mini.training.pairs import PairConfig, _jitter
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _inputs(net, batch=1, seed=0):

@@ -13,12 +13,7 @@ from vlt_mini.models.supernet import STAGE_LAYER_RANGES, SPOSSupernet
 from vlt_mini.models.vlt import VLTConfig, VLTNet, model_checkpoint
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: as fast on one thread, and no oversubscription of a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

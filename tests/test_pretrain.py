@@ -15,12 +15,7 @@ from vlt_mini.models.supernet import SPOSSupernet, load_spos_checkpoint
 from vlt_mini.training.pretrain import PRETRAINED_NAME, PretrainConfig
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_object_images_are_reproducible_balanced_and_labelled():

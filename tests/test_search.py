@@ -18,12 +18,7 @@ from vlt_mini.search.evolution import (BEST_NAME, LOG_NAME, TOP_DIR, Evolutionar
 SMALL = dict(population=2, top_k=2, generations=2, mutation_children=1, crossover_children=1)  # 4 evaluations
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models: as fast on one thread, and no oversubscription of a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

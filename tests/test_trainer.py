@@ -19,13 +19,7 @@ from vlt_mini.training import (CandidateBudget, PairSource, Trainer, TrainConfig
                                make_pair_loader, siamcar_learning_rate)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny models run as fast on one thread, and a shared 2-core machine then cannot oversubscribe OpenMP."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
