@@ -228,16 +228,8 @@ class VLTTracker(Tracker):
         cls = 1.0 / (1.0 + np.exp(maps[0] - maps[1]))  # softmax(cls)[target] of two logits
         centerness = 1.0 / (1.0 + np.exp(-maps[2]))
         ltrb = maps[3:7]  # (4, H, W)
-        low, high = centerness.min(), centerness.max()
-        spread = float(high - low)
-        centerness = (centerness - low) / spread if spread > 1e-12 else np.ones_like(centerness)
-
-        widths, heights = ltrb[0] + ltrb[2], ltrb[1] + ltrb[3]
-        scale_change = _change(_padded_side(widths, heights) / _padded_side(*(self.size * scale)))
-        ratio_change = _change((self.size[0] / self.size[1]) / np.maximum(widths / np.maximum(heights, 1e-6), 1e-6))
-        penalty = np.exp(-(ratio_change * scale_change - 1) * hyper.penalty_k)
-        score = cls * centerness
-        penalised = penalty * score
+        centerness, score, penalty, penalised = self._scores(cls, centerness, ltrb[0] + ltrb[2], ltrb[1] + ltrb[3],
+                                                             scale)
 
         cells = score.shape[0]
         up = (cells - 1) * self.stride + 1
@@ -258,6 +250,20 @@ class VLTTracker(Tracker):
                      "search_crop": x}
         return np.array([self.center[0] - self.size[0] / 2, self.center[1] - self.size[1] / 2, *self.size])
 
+    def _scores(self, cls: np.ndarray, centerness: np.ndarray, widths: np.ndarray, heights: np.ndarray,
+                scale: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Both paths' score maps: centerness normalised to [0, 1] (SiamCAR; a flat map carries no information),
+        score = cls × centerness, the scale / ratio change penalty against the current size in crop pixels, and
+        the penalised score. Returns (centerness, score, penalty, penalised)."""
+        low, high = centerness.min(), centerness.max()
+        spread = float(high - low)
+        centerness = (centerness - low) / spread if spread > 1e-12 else np.ones_like(centerness)
+        scale_change = _change(_padded_side(widths, heights) / _padded_side(*(self.size * scale)))
+        ratio_change = _change((self.size[0] / self.size[1]) / np.maximum(widths / np.maximum(heights, 1e-6), 1e-6))
+        penalty = np.exp(-(ratio_change * scale_change - 1) * self.hyper.penalty_k)
+        score = cls * centerness
+        return centerness, score, penalty, penalty * score
+
     def _update(self, new_box: np.ndarray, lr: float) -> None:
         """Move to the new box's centre, smooth the size with ``lr``, clamp to the frame."""
         x_new, y_new, w_new, h_new = new_box
@@ -276,16 +282,8 @@ class VLTTracker(Tracker):
         cls = torch.softmax(output.cls, dim=1)[0, 1].cpu().numpy()           # (H, W)
         centerness = torch.sigmoid(output.centerness)[0, 0].cpu().numpy()   # (H, W)
         ltrb = output.ltrb[0].permute(1, 2, 0).cpu().numpy()                 # (H, W, 4) crop pixels
-        spread = float(np.ptp(centerness))  # SiamCAR normalises to [0, 1]; a flat map carries no information
-        centerness = (centerness - centerness.min()) / spread if spread > 1e-12 else np.ones_like(centerness)
-
-        # scale / ratio change penalty against the current size in crop pixels
-        widths, heights = ltrb[..., 0] + ltrb[..., 2], ltrb[..., 1] + ltrb[..., 3]
-        scale_change = _change(_padded_side(widths, heights) / _padded_side(*(self.size * scale)))
-        ratio_change = _change((self.size[0] / self.size[1]) / np.maximum(widths / np.maximum(heights, 1e-6), 1e-6))
-        penalty = np.exp(-(ratio_change * scale_change - 1) * hyper.penalty_k)
-        score = cls * centerness
-        penalised = penalty * score
+        centerness, score, penalty, penalised = self._scores(cls, centerness, ltrb[..., 0] + ltrb[..., 2],
+                                                             ltrb[..., 1] + ltrb[..., 3], scale)
 
         # upsample to one cell per crop pixel (SiamCAR), then the cosine window. SiamCAR uses cv2.resize, which
         # aligns pixel centres and so misplaces the peak by up to half a cell; align-corners keeps pixel u at cell
