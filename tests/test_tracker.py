@@ -61,6 +61,64 @@ def test_box_comes_from_the_peak_and_its_ltrb():
     np.testing.assert_allclose(moved[1:], result[1:], atol=1e-3)
 
 
+class CenternessPeakModel(PeakModel):
+    """PeakModel whose centerness is 0.5 (after the sigmoid) at the peak and lower elsewhere, so that the
+    normalised centerness at the peak is not 1 and score = cls × centerness differs from cls."""
+
+    def forward_search(self, x, state):
+        output = super().forward_search(x, state)
+        centerness = torch.full_like(output.centerness, -4.0)
+        centerness[0, 0, self.cell[0], self.cell[1]] = 0.0
+        centerness[0, 0, 0, 0] = 4.0  # the normalisation's maximum lies elsewhere
+        return HeadOutput(output.cls, centerness, output.ltrb)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_official_update_centre_at_peak_size_rate_from_cls_min_size_10(fast):
+    """Issue 13's tracker fidelity: the centre is the peak's pixel (not the centre of its l, t, r, b box), the size
+    rate is penalty · cls · lr (not · cls · centerness), sides are at least 10 px; PRE_ISSUE_13 restores the old."""
+    import dataclasses
+
+    from vlt_mini.tracking.presets import PRE_ISSUE_13, hyper_parameters
+
+    net = VLTNet(VLTConfig.for_profile("tiny", use_modamixer=False))
+    centre_cell = (net.score_size - 1) // 2
+    frame = np.full((240, 320, 3), 90, np.uint8)
+    box = np.array([100.0, 80.0, 40.0, 40.0])
+    hyper = TrackerHyperParameters(penalty_k=0.0, window_influence=0.0, lr=0.5)
+    old = dataclasses.replace(hyper, min_size=4.0, size_lr_from="score", center_from="box")
+    assert hyper_parameters("mini-lasot", PRE_ISSUE_13) == dataclasses.replace(PRESETS["mini-lasot"], min_size=4.0,
+                                                                              size_lr_from="score",
+                                                                              center_from="box")
+    ltrb = (30.0, 10.0, 10.0, 10.0)  # the box reaches further left than right: its centre lies left of the peak
+    results = {}
+    for name, setting in (("official", hyper), ("old", old)):
+        tracker = VLTTracker(CenternessPeakModel(net, (centre_cell, centre_cell), ltrb), hyper=setting, fast=fast)
+        tracker.initialize(frame, box)
+        window_scale = tracker.search_size / (tracker.search_size / tracker.template_size * 80.0)
+        peak_shift = (tracker.offset + centre_cell * tracker.stride - (tracker.search_size - 1) / 2) / window_scale
+        x, y, w, h = tracker.track(frame)
+        results[name] = (x + w / 2, y + h / 2, w, tracker.last["cls"], tracker.last["centerness"])
+        centre = np.array([x + w / 2, y + h / 2])
+        if name == "official":
+            np.testing.assert_allclose(centre, [120 + peak_shift, 100 + peak_shift], atol=1e-3)
+        else:
+            np.testing.assert_allclose(centre, [120 + peak_shift - 10 / window_scale, 100 + peak_shift], atol=1e-3)
+    new_width = 40 / window_scale  # l + r = 40 crop pixels
+    cls_at_peak = 1 / (1 + np.exp(-10.0))
+    for name, weight in (("official", cls_at_peak), ("old", cls_at_peak * results["old"][4][centre_cell, centre_cell])):
+        lr = 0.5 * weight
+        np.testing.assert_allclose(results[name][2], (1 - lr) * 40 + lr * new_width, rtol=1e-3)
+    assert results["official"][2] != pytest.approx(results["old"][2])
+
+    small = VLTTracker(PeakModel(net, (centre_cell, centre_cell), (0.5, 0.5, 0.5, 0.5)),
+                       hyper=dataclasses.replace(hyper, lr=1.0), fast=fast)
+    small.initialize(frame, box)
+    assert small.track(frame)[2:].tolist() == [10.0, 10.0]
+    with pytest.raises(ValueError, match="center_from"):
+        hyper_parameters("lasot", ["tracker.center_from=middle"])
+
+
 def test_size_update_is_smoothed_and_box_clamped_to_the_frame():
     net = VLTNet(VLTConfig.for_profile("tiny", use_modamixer=False))
     size = net.score_size

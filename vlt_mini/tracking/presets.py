@@ -2,7 +2,9 @@
 line can list them without importing torch). ``vlt_mini.tracking.tracker`` re-exports both.
 
 Values per dataset are those of the official code's test configs (SiamCAR ``experiments/siamcar_r50/config.yaml``
-and the VLT_SCAR tracker); mini-LaSOT starts from LaSOT's.
+and the VLT_SCAR tracker); mini-LaSOT starts from LaSOT's. ``PRE_ISSUE_13`` holds the three choices vlt-mini made
+before it followed the official trackers (``tracker.min_size=4 tracker.size_lr_from=score tracker.center_from=box``),
+for the ablation of that change.
 """
 from __future__ import annotations
 
@@ -21,12 +23,21 @@ class TrackerHyperParameters:
     window_influence: float = 0.3
     lr: float = 0.33
     context: float = CONTEXT_AMOUNT
-    min_size: float = 4.0  # smallest box side (pixels) the tracker may answer
+    min_size: float = 10.0  # smallest box side (pixels): pysot / SOTS clip width and height to >= 10
+    # the size learning rate lr' = penalty · X · lr at the peak, X = "cls" (the official trackers: the target
+    # probability) or "score" (vlt-mini before issue 13: probability × normalised centerness)
+    size_lr_from: str = "cls"
+    # the new centre: "peak" (official: the peak's crop pixel) or "box" (before issue 13: the centre of the
+    # peak's l, t, r, b box, which moves the centre by (r − l) / 2, (b − t) / 2)
+    center_from: str = "peak"
 
     def check(self) -> "TrackerHyperParameters":
         for name in ("penalty_k", "lr", "context", "min_size"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"tracker.{name} must be >= 0, got {getattr(self, name)}")
+        for name, choices in (("size_lr_from", ("cls", "score")), ("center_from", ("peak", "box"))):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"tracker.{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         if not 0 <= self.window_influence <= 1:
             raise ValueError(f"tracker.window_influence must be in [0, 1], got {self.window_influence}")
         if not self.lr <= 1:
@@ -42,6 +53,7 @@ PRESETS = {
     "mini-lasot": TrackerHyperParameters(penalty_k=0.04, window_influence=0.3, lr=0.33),
 }
 PRESETS["otb99-lang"] = PRESETS["otb"]
+PRE_ISSUE_13 = ("tracker.min_size=4", "tracker.size_lr_from=score", "tracker.center_from=box")
 
 
 @dataclass(frozen=True)

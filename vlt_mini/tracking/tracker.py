@@ -6,7 +6,10 @@ Per video: the template crop (context 0.5) and its language token are computed o
 2. score = softmax(cls)[target] × normalised centerness × the scale / ratio change penalty
    ``exp(−k · (max(r, 1/r) · max(s, 1/s) − 1))``; blend with a Hanning window (``window_influence``);
 3. the maps are upsampled bicubically to one cell per crop pixel (as SiamCAR), the peak gives the position and its
-   l, t, r, b the box; the size is smoothed with ``lr' = penalty · score · lr``; the box is clamped to the frame.
+   l, t, r, b the size; the size is smoothed with ``lr' = penalty · cls · lr`` (cls: the target probability at the
+   peak); the centre is clamped to the frame and the sides to [10 px, the frame] (pysot / SOTS).
+   ``TrackerHyperParameters.size_lr_from``, ``center_from`` and ``min_size`` select the pre-issue-13 choices
+   (score instead of cls, the box's centre instead of the peak, 4 px).
 
 Hyper-parameters per dataset are named presets (``PRESETS``), so there is no ``if dataset == ...`` in the code.
 
@@ -238,13 +241,15 @@ class VLTTracker(Tracker):
         windowed += weighted_window(up, hyper.window_influence)
         row, col = divmod(int(np.argmax(windowed)), up)
         # the other maps are needed at the peak only: one row and one column of the upsampling
-        at_peak = np.einsum("i,kij,j->k", upsample[row], np.stack((score, penalty, *ltrb)), upsample[col])
-        score_peak, penalty_peak = at_peak[0], at_peak[1]
+        size_weight = cls if hyper.size_lr_from == "cls" else score
+        at_peak = np.einsum("i,kij,j->k", upsample[row], np.stack((size_weight, penalty, *ltrb)), upsample[col])
+        weight_peak, penalty_peak = at_peak[0], at_peak[1]
 
         px, py = self.offset + col, self.offset + row
         left, top, right, bottom = np.maximum(at_peak[2:6], 0.0)
         crop_box = np.array([px - left, py - top, px + right, py + bottom])
-        self._update(window.crop_to_frame(crop_box), float(np.clip(penalty_peak * score_peak * hyper.lr, 0.0, 1.0)))
+        self._update(window.crop_to_frame(crop_box), window.crop_to_frame(np.array([px, py, px, py]))[:2],
+                     float(np.clip(penalty_peak * weight_peak * hyper.lr, 0.0, 1.0)))
         self.last = {"score": score, "penalty": penalty, "penalised": penalised, "cls": cls,
                      "centerness": centerness, "windowed": windowed, "peak": (row, col), "window": window,
                      "search_crop": x}
@@ -264,13 +269,15 @@ class VLTTracker(Tracker):
         score = cls * centerness
         return centerness, score, penalty, penalty * score
 
-    def _update(self, new_box: np.ndarray, lr: float) -> None:
-        """Move to the new box's centre, smooth the size with ``lr``, clamp to the frame."""
+    def _update(self, new_box: np.ndarray, peak: np.ndarray, lr: float) -> None:
+        """Move to the peak (frame pixels) or the new box's centre (``center_from``), smooth the size with ``lr``,
+        clamp to the frame."""
         x_new, y_new, w_new, h_new = new_box
         width = self.size[0] * (1 - lr) + w_new * lr
         height = self.size[1] * (1 - lr) + h_new * lr
+        center = peak if self.hyper.center_from == "peak" else np.array([x_new + w_new / 2, y_new + h_new / 2])
         frame_h, frame_w = self.frame_shape
-        self.center = np.clip(np.array([x_new + w_new / 2, y_new + h_new / 2]), [0, 0], [frame_w, frame_h])
+        self.center = np.clip(np.asarray(center, dtype=np.float64), [0, 0], [frame_w, frame_h])
         self.size = np.clip([width, height], self.hyper.min_size, [frame_w, frame_h])
 
     def _track_reference(self, frame: np.ndarray) -> np.ndarray:
@@ -290,9 +297,11 @@ class VLTTracker(Tracker):
         # u / stride exactly.
         cells = score.shape[0]
         up = (cells - 1) * self.stride + 1
-        maps = torch.from_numpy(np.concatenate([np.stack([penalised, score, penalty]), ltrb.transpose(2, 0, 1)]))
+        size_weight = cls if hyper.size_lr_from == "cls" else score  # official: the target probability alone
+        maps = torch.from_numpy(np.concatenate([np.stack([penalised, size_weight, penalty]),
+                                                ltrb.transpose(2, 0, 1)]))
         maps = torch.nn.functional.interpolate(maps[None].float(), size=(up, up), mode="bicubic", align_corners=True)[0]
-        penalised_up, score_up, penalty_up = maps[0].numpy(), maps[1].numpy(), maps[2].numpy()
+        penalised_up, weight_up, penalty_up = maps[0].numpy(), maps[1].numpy(), maps[2].numpy()
         ltrb_up = maps[3:].permute(1, 2, 0).numpy()
         windowed = penalised_up * (1 - hyper.window_influence) + self._hanning(up) * hyper.window_influence
         row, col = np.unravel_index(int(np.argmax(windowed)), windowed.shape)
@@ -301,10 +310,13 @@ class VLTTracker(Tracker):
         left, top, right, bottom = np.maximum(ltrb_up[row, col], 0.0)
         crop_box = np.array([px - left, py - top, px + right, py + bottom])
         x_new, y_new, w_new, h_new = window.crop_to_frame(crop_box)
-        lr = float(np.clip(penalty_up[row, col] * score_up[row, col] * hyper.lr, 0.0, 1.0))
+        lr = float(np.clip(penalty_up[row, col] * weight_up[row, col] * hyper.lr, 0.0, 1.0))
         width = self.size[0] * (1 - lr) + w_new * lr
         height = self.size[1] * (1 - lr) + h_new * lr
-        center = np.array([x_new + w_new / 2, y_new + h_new / 2])
+        if hyper.center_from == "peak":  # official: the peak's pixel, mapped back to the frame
+            center = np.array(window.crop_to_frame(np.array([px, py, px, py]))[:2], dtype=np.float64)
+        else:
+            center = np.array([x_new + w_new / 2, y_new + h_new / 2])
 
         frame_h, frame_w = self.frame_shape
         self.center = np.clip(center, [0, 0], [frame_w, frame_h])
