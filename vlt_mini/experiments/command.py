@@ -1,5 +1,6 @@
-"""``vlt-mini ablate`` (the rows of the paper's ablation tables, ``run_ablation``) and ``vlt-mini demo`` (the main job:
-mini-LaSOT, two trackers, the evaluation, a report folder).
+"""``vlt-mini ablate`` (the rows of the paper's ablation tables, ``run_ablation``), ``vlt-mini study`` (the paired
+accuracy study, ``run_study``) and ``vlt-mini demo`` (the main job: mini-LaSOT, two trackers, the evaluation, a report
+folder).
 
     vlt-mini ablate --table 3,4,5a,5b,5c --profile cpu --seeds 3 --out runs/ablations
     vlt-mini ablate --table 5c --profile tiny --seeds 1 --out /tmp/ablate train.epochs=1 pairs.samples_per_epoch=16
@@ -177,3 +178,40 @@ def command_demo(args) -> None:
         quiet_libraries()
     run_demo(args.out, profile=args.profile, seed=args.seed, progress=not args.no_progress,
              iterations=args.iterations, parallel=False if args.sequential else None)
+
+
+def add_study_arguments(parser: argparse.ArgumentParser) -> None:
+    from vlt_mini.data.registry import DATASETS
+    from vlt_mini.experiments.study import KINDS, __doc__ as study_doc
+
+    parser.description = study_doc
+    parser.add_argument("--out", required=True, type=Path, help="study folder: train/, <split>/<arm>/seed<N>/, tables")
+    add_profile_argument(parser, "network, recipe and data size")
+    parser.add_argument("--seeds", default="0-4", help="training seeds: 0-4 (the default) or 0,1,2")
+    parser.add_argument("--split", default="test", help="split to track and score (choose settings on val)")
+    parser.add_argument("--dataset", default="mini-lasot", choices=sorted(DATASETS),
+                        help="trains on its train split (default mini-lasot)")
+    parser.add_argument("--root", type=Path, default=None,
+                        help="dataset root (mini-LaSOT default: data/mini-lasot-v2-<profile>-seed0, generated if missing)")
+    parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS,
+                        help="train and track only these in this process (one per process uses two cores); "
+                             "--kinds with no value only writes the tables from finished runs")
+    parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
+    add_device_argument(parser)
+    add_progress_argument(parser)
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                        help="training overrides for both networks (train.loss.box_loss=neg_log_iou ...)")
+
+
+def command_study(args) -> None:
+    from vlt_mini.arguments import quiet_libraries
+    from vlt_mini.experiments.study import format_study, parse_seeds, run_study
+
+    if args.no_progress:
+        quiet_libraries()
+    seeds = parse_seeds(args.seeds)
+    if args.resamples < 100:
+        raise ValueError(f"--resamples must be >= 100, got {args.resamples}")
+    summary = run_study(args.out, args.profile, seeds, args.split, args.root, args.dataset, args.kinds,
+                        args.overrides, args.device, not args.no_progress, args.resamples)
+    print(format_study(summary))
