@@ -33,7 +33,9 @@ _SMALL_HEAD = dict(width=32, gn_groups=8)
 # From scratch with few iterations: AdamW at 0.01 with the backbone at full rate (SiamCAR's SGD recipe is made to
 # fine-tune a pretrained backbone; ``benchmarks/bench_training.py --optimizers`` compares the two), and BatchNorm
 # statistics re-estimated at the end (the moving averages lag behind weights that move fast; ``training/batchnorm.py``).
-_SMALL_TRAINING = dict(optimizer="adamw", warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01, end_lr=0.002,
+# The rate decays to 1e-4, near zero (issue 13; until then 0.002): chosen on the validation split, seed 0, VLT-mini
+# SUC 32.2 against 26.6 (``vlt-mini study --split val``; one seed, so a weak choice, and the direction the issue asked).
+_SMALL_TRAINING = dict(optimizer="adamw", warmup_epochs=0.5, warmup_start_lr=0.002, base_lr=0.01, end_lr=0.0001,
                        backbone_lr_factor=1.0, num_workers=0)
 _TINY_CATEGORIES = ("ball", "star", "car", "heart")
 
