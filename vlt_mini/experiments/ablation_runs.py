@@ -204,7 +204,7 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
                  progress: bool = True, command: str | None = None, reuse: Sequence = ()) -> list[dict]:
     """Train, track and score every (selected) row of ``table`` for each seed; returns the table's rows (as in
     ``table.csv``). ``seeds``: a count (seeds 0..N-1) or a list of seeds. ``reuse``: folders searched for finished
-    trainings identical to a row's (e.g. ``vlt-mini train`` or ``study_accuracy`` runs), used instead of training."""
+    trainings identical to a row's (e.g. ``vlt-mini train`` or ``vlt-mini study`` runs), used instead of training."""
     from vlt_mini.data import open_dataset
     from vlt_mini.io import atomic_write_text
     from vlt_mini.tracking.runner import run_tracker
