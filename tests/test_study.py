@@ -77,6 +77,7 @@ def test_study_end_to_end_at_tiny(tmp_path, tiny_mini_lasot, capsys):
     assert {row["comparison"] for row in rows} >= {c.name for c in comparisons()}
     assert all(row["seeds"] == "1" for row in rows)
     assert (out / "test" / "study.md").read_text() == format_study(summary)
+    assert (out / "test" / "comparisons.png").read_bytes()[:4] == b"\x89PNG"
     subsets = video_subsets(open_dataset("mini-lasot", tiny_mini_lasot, "test"))
     assert sum(map(len, subsets.values())) >= len(open_dataset("mini-lasot", tiny_mini_lasot, "test"))
     # a second call reuses every training and results folder: nothing is trained or tracked again

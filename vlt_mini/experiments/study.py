@@ -21,7 +21,8 @@ Settings are chosen on the validation split (``split="val"``); the test split is
     OMP_NUM_THREADS=1 vlt-mini study --out runs/study-cpu --kinds siamcar mil; wait
     vlt-mini study --out runs/study-cpu
 
-Writes ``OUT/<split>/study.json``, ``OUT/<split>/study.md`` and ``OUT/<split>/comparisons.csv`` (atomically).
+Writes ``OUT/<split>/study.json``, ``OUT/<split>/study.md``, ``OUT/<split>/comparisons.csv`` and the figure
+``OUT/<split>/comparisons.png`` (atomically).
 """
 from __future__ import annotations
 
@@ -217,6 +218,15 @@ def run_study(out_dir, profile: str = "cpu", seeds: Sequence[int] = (0, 1, 2, 3,
         write_comparisons(split_dir / "comparisons.csv", rows)
     atomic_write_text(split_dir / "study.json", json.dumps(summary, indent=1) + "\n")
     atomic_write_text(split_dir / "study.md", format_study(summary))
+    if rows:
+        import io
+
+        from vlt_mini.io import atomic_write_bytes
+
+        buffer = io.BytesIO()
+        study_figure(rows, f"{dataset} {split}, {profile}, seeds {', '.join(map(str, seeds))}").savefig(
+            buffer, format="png", dpi=110)
+        atomic_write_bytes(split_dir / "comparisons.png", buffer.getvalue())
     return summary
 
 
@@ -274,3 +284,31 @@ def format_study(summary: dict) -> str:
                      f"[{row['ci_low']:+.1f}, {row['ci_high']:+.1f}] | {row['seeds']} | {row['videos']} | "
                      f"{row['verdict']} |")
     return "\n".join(lines) + "\n"
+
+
+def study_figure(rows: Sequence[dict], title: str = ""):
+    """Each comparison's paired ΔSUC with its 95 % interval (colour: the verdict), beside the paper's Δ (grey)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(8.5, 0.42 * len(rows) + 1.9))
+    ax = figure.add_subplot()
+    for y, row in enumerate(rows):
+        if row["paper_delta"] != "":
+            ax.barh(y - 0.2, float(row["paper_delta"]), height=0.35, color="#9e9e9e",
+                    label="paper (LaSOT)" if "paper (LaSOT)" not in ax.get_legend_handles_labels()[1] else None)
+        colour = {"reproduces": "#2ca02c", "opposite": "#d62728"}.get(row["verdict"], "#ff7f0e")
+        ax.barh(y + 0.2, float(row["delta"]), height=0.35, color=colour, alpha=0.85,
+                label="ours (colour = verdict)" if y == 0 else None)
+        ax.plot([float(row["ci_low"]), float(row["ci_high"])], [y + 0.2] * 2, color="black", linewidth=1.4,
+                label="95 % interval" if y == 0 else None)
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([f"T{row['table']}: {row['comparison']}" if row["table"] not in ("-", "fidelity")
+                        else row["comparison"] for row in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("paired ΔSUC (points)")
+    if title:
+        ax.set_title(title, fontsize=10, loc="left", pad=24)
+    ax.legend(fontsize=8, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=3, frameon=False)
+    figure.tight_layout()
+    return figure
