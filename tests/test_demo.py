@@ -35,3 +35,21 @@ def test_demo_trains_side_by_side_tracks_evaluates_and_reuses(tmp_path, capsys):
 def test_demo_rejects_a_bad_iteration_count(tmp_path, capsys):
     assert cli_main(["demo", "--out", str(tmp_path), "--iterations", "0"]) == 2
     assert "--iterations" in capsys.readouterr().err
+
+
+def test_report_quotes_the_committed_study_headlines(tmp_path, monkeypatch):
+    from vlt_mini.experiments.demo import COMMITTED_STUDY, committed_study_lines
+    from vlt_mini.evaluation.statistics import format_comparisons_csv
+
+    monkeypatch.chdir(tmp_path)
+    assert committed_study_lines() == []  # not in a checkout
+    (tmp_path / "pyproject.toml").write_text("")
+    (tmp_path / "vlt_mini").mkdir()
+    assert committed_study_lines() == []  # a checkout without the committed study
+    (tmp_path / COMMITTED_STUDY).parent.mkdir(parents=True)
+    row = dict(table="3", comparison="VLT-mini - SiamCAR (vision only, same paths)", paper_delta=13.1, delta=2.25,
+               ci_low=-0.5, ci_high=4.75, seeds=5, videos=30, verdict="inconclusive")
+    (tmp_path / COMMITTED_STUDY).write_text(format_comparisons_csv([row]))
+    text = "\n".join(committed_study_lines())
+    assert "5 seeds × 30 test videos" in text and "+2.2 SUC" in text and "[-0.5, +4.8]" in text
+    assert "(paper +13.1): inconclusive" in text

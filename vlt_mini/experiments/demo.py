@@ -31,6 +31,32 @@ BASELINE_TRACKERS = ("mil",)
 DEMO_ITERATIONS = {"tiny": None, "cpu": 600, "colab": None, "paper": None}  # None: the profile's own schedule
 
 
+COMMITTED_STUDY = Path("results") / "study-cpu" / "test" / "comparisons.csv"  # in a checkout
+HEADLINE_COMPARISONS = ("VLT-mini - SiamCAR (vision only, same paths)", "VLT-mini: own sentence - no sentence")
+
+
+def committed_study_lines() -> list[str]:
+    """Report lines that put this one-seed table next to the committed multi-seed study (``vlt-mini study``): its two
+    headline paired differences with their 95 % intervals; nothing outside a checkout."""
+    import csv
+
+    from vlt_mini.io import project_root
+
+    root = project_root()
+    path = root / COMMITTED_STUDY if root else None
+    if path is None or not path.is_file():
+        return []
+    rows = {row["comparison"]: row for row in csv.DictReader(path.read_text(encoding="utf-8").splitlines())}
+    found = [rows[name] for name in HEADLINE_COMPARISONS if name in rows]
+    if not found:
+        return []
+    return ["One seed is one draw: training here is chaotic, and seeds differ by several SUC points. The committed "
+            f"study (`{COMMITTED_STUDY.as_posix()}`, `cpu`, {found[0]['seeds']} seeds × {found[0]['videos']} test "
+            "videos, paired per seed and video) finds:", ""] + [
+        f"- {row['comparison']}: {float(row['delta']):+.1f} SUC, 95 % interval [{float(row['ci_low']):+.1f}, "
+        f"{float(row['ci_high']):+.1f}] (paper {float(row['paper_delta']):+.1f}): {row['verdict']}" for row in found] + [""]
+
+
 def schedule_overrides(profile: str, iterations: int | None) -> list[str]:
     """Config overrides that shorten the profile's schedule to about ``iterations`` iterations (whole epochs)."""
     if iterations is None:
@@ -209,6 +235,7 @@ def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0,
         "networks; VLT-mini adds ModaMixer and the sentence. "
         + ", ".join(f"[{name} loss curves]({path})" for name, path in curves.items()),
         "",
+        *committed_study_lines(),
         f"Example: `{example.name}` — \"{example.sentence}\" ({video.name})",
         "",
         f"Wall time: {elapsed:.0f} s.",
