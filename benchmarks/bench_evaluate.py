@@ -41,6 +41,7 @@ cpu_start = time.process_time()
 if mode == "general":
     from vlt_mini.data import textio
     textio._parse_plain_decimals = lambda body: None
+    textio._parse_single_digit_flags = lambda body: None
 if mode in ("evaluate", "general"):
     dataset = open_lasot(annotations, split="test")
     opened = time.perf_counter()
