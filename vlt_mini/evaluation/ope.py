@@ -188,6 +188,12 @@ def _fraction_passing(values: np.ndarray, thresholds: np.ndarray, sequence_index
     return passing / lengths[:, None].astype(np.float64)
 
 
+def _columnwise(boxes: list[np.ndarray]) -> np.ndarray:
+    """The (N, 4) arrays stacked into one (F, 4) array stored column by column (Fortran order): each of x, y, w, h is
+    then contiguous in memory, and the per-frame arithmetic, which reads whole columns, runs faster on it."""
+    return np.concatenate([b.reshape(-1, 4).T for b in boxes], axis=1).T
+
+
 def evaluate_ope(predictions: list[np.ndarray], ground_truths: list[np.ndarray], visibles: list[np.ndarray],
                  names: list[str] | None = None, attributes: list[dict[str, bool]] | None = None) -> OPEResult:
     """OPE over sequences. Predictions must have at least as many rows as the ground truth (extra rows are cut).
@@ -214,9 +220,9 @@ def evaluate_ope(predictions: list[np.ndarray], ground_truths: list[np.ndarray],
         return OPEResult([], *empty, lengths, list(attributes or []))
 
     # All sequences concatenated: one pass of vectorised arithmetic. Longer predictions are truncated (the toolkit
-    # cuts them; LaSOT's monkey-17 needs it for some trackers).
-    gt = np.concatenate([np.asarray(g, dtype=np.float64) for g in ground_truths])                    # (F, 4)
-    predicted = np.concatenate([np.asarray(p, dtype=np.float64)[: len(g)] for p, g in zip(predictions, ground_truths)])
+    # cuts them; LaSOT's monkey-17 needs it for some trackers). Stored column by column (``_columnwise``).
+    gt = _columnwise([np.asarray(g, dtype=np.float64) for g in ground_truths])                      # (F, 4)
+    predicted = _columnwise([np.asarray(p, dtype=np.float64)[: len(g)] for p, g in zip(predictions, ground_truths)])
     visible = np.concatenate([np.asarray(v, dtype=bool) for v in visibles])                          # (F,)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     sequence_index = np.repeat(np.arange(num_sequences), lengths)
@@ -305,8 +311,8 @@ def got10k_scores(predictions: list[np.ndarray], ground_truths: list[np.ndarray]
     lengths = [len(g) for g in ground_truths]
     if any(len(p) < n or len(c) < n for p, c, n in zip(predictions, covers, lengths)):
         raise ValueError("got10k_scores: a sequence has fewer predicted boxes or cover labels than ground-truth boxes")
-    target = np.concatenate([np.asarray(g, dtype=np.float64).reshape(-1, 4) for g in ground_truths])
-    prediction = np.concatenate([np.asarray(p, dtype=np.float64)[:n] for p, n in zip(predictions, lengths)])
+    target = _columnwise([np.asarray(g, dtype=np.float64) for g in ground_truths])
+    prediction = _columnwise([np.asarray(p, dtype=np.float64)[:n] for p, n in zip(predictions, lengths)])
     keep = np.concatenate([np.asarray(c)[:n] > 0 for c, n in zip(covers, lengths)])
     keep[np.cumsum([0] + lengths[:-1])[np.array(lengths) > 0]] = False   # frame 1 of every sequence is the given box
     ious = _got10k_iou_rows(prediction, target)[keep]   # every row, then the kept ones: cheaper than picking rows
