@@ -36,7 +36,7 @@ def cache_folder() -> Path | None:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "vlt-mini"
 
 
-def _signature(files: list[Path]) -> list[list] | None:
+def _signature(files: list[str | Path]) -> list[list] | None:
     """[path, size, mtime_ns] of every file, or None if one cannot be stat-ed (parsing then reports it)."""
     signature = []
     for path in files:
@@ -48,7 +48,7 @@ def _signature(files: list[Path]) -> list[list] | None:
     return signature
 
 
-def cached_annotations(kind: str, files: list[Path], parse: Callable[[], dict]) -> dict:
+def cached_annotations(kind: str, files: list[str | Path], parse: Callable[[], dict]) -> dict:
     """``parse()`` (a dict of numpy arrays and JSON-able lists, read from ``files``), or the same dict from the cache
     when none of ``files`` has changed since it was stored."""
     folder = cache_folder()

@@ -146,8 +146,8 @@ def _open_toolkit_layout(root: Path, split: str, wanted: Iterable[str] | None, d
     names = select_sequences(names, wanted, f"the LaSOT test split at {root}")
     has_attributes = (root / "att").is_dir()
     folders = ("groundtruth", "absent", "nlp", "att") if has_attributes else ("groundtruth", "absent", "nlp")
-    absolute = root.resolve()
-    files = [absolute / folder / f"{name}.txt" for name in names for folder in folders]
+    absolute = str(root.resolve())
+    files = [os.path.join(absolute, folder, f"{name}.txt") for name in names for folder in folders]
     annotations = cached_annotations("lasot-toolkit", files,
                                      lambda: _parse_toolkit_annotations(root, names, has_attributes))
     ends = np.cumsum(annotations["lengths"])

@@ -215,15 +215,19 @@ def parse_boxes(text: str | bytes, path: str | Path = "<text>", columns: int = 4
     body = text.rstrip()
     if not body:
         return np.zeros((0, columns), dtype=np.float64)
-    lines = body.count(b"\n" if isinstance(body, bytes) else "\n") + 1
+    is_bytes = isinstance(body, bytes)
     plain = _parse_plain_decimals(body)
     if plain is not None:
         numbers, line_of_number = plain
+        ends_with_number = _BYTE_CLASS[body[-1] if is_bytes else ord(body[-1])] < 4   # no trailing ',' or ';'
+        # then the last number's line is the last line: no need to count the newlines of the whole text
+        lines = int(line_of_number[-1]) + 1 if ends_with_number else body.count(b"\n" if is_bytes else "\n") + 1
         if numbers.size != lines * columns or np.any(np.bincount(line_of_number, minlength=lines) != columns):
-            raise _locate_bad_line(path, _decode(body) if isinstance(body, bytes) else body, columns)
+            raise _locate_bad_line(path, _decode(body) if is_bytes else body, columns)
         return numbers.reshape(lines, columns)
-    if isinstance(body, bytes):
+    if is_bytes:
         return parse_boxes(_decode(body), path, columns)
+    lines = body.count("\n") + 1
     flat = body.replace(",", " ").replace("\t", " ").replace(";", " ")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy warns (then errors) on text it cannot parse to the end
