@@ -33,6 +33,8 @@ _HIGH_ZEROS = _HIGH_BYTES & np.uint64(_ASCII_ZEROS)       # b"0" in those bytes
 _POWERS_OF_TEN_U64 = np.array([10**k for k in range(_MOST_DIGITS + 1)], dtype=np.uint64)
 _POWERS_OF_TEN = 10.0 ** np.arange(23)              # exact doubles up to 1e22
 _VELTKAMP = 134217729.0                             # 2**27 + 1, splits a double into two 26-bit halves
+_EXTENDED_PRECISION = np.finfo(np.longdouble).nmant >= 63   # x86's 80-bit long double (not on ARM or Windows)
+_POWERS_OF_TEN_EXTENDED = _POWERS_OF_TEN_U64.astype(np.longdouble)   # exact: from the integers, not from doubles
 
 
 def _parse_plain_decimals(body: str | bytes) -> tuple[np.ndarray, np.ndarray] | None:
@@ -139,15 +141,18 @@ def _divide_by_power_of_ten(mantissa: np.ndarray, exponent: np.ndarray) -> np.nd
     """``mantissa / 10**exponent`` correctly rounded, as ``float("<digits>")`` is.
 
     Mantissas up to 2**53 are exact doubles and so is 10**exponent: one IEEE division rounds correctly (Clinger's fast
-    path). Larger ones are rounded to a double first, so the quotient may be one ulp off: the exact remainder
-    (Dekker's product, no FMA needed) says which neighbour is nearest; the few too close to call go to Python's
-    exact integer division.
+    path). Larger ones (17-digit tracker output) go through ``_divide_extended`` where the platform's long double has
+    a 64-bit mantissa (x86), else through Dekker's exact remainder here: the mantissa is rounded to a double first, so
+    the quotient may be one ulp off; the exact remainder (Dekker's product, no FMA needed) says which neighbour is
+    nearest; the few too close to call go to Python's exact integer division.
     """
     scale = _POWERS_OF_TEN[exponent]
     rounded = mantissa.astype(np.float64)
     quotient = rounded / scale
     long = np.flatnonzero(mantissa > np.uint64(2**53))
-    if long.size:
+    if long.size and _EXTENDED_PRECISION:
+        quotient[long] = _divide_extended(mantissa[long], exponent[long])
+    elif long.size:
         m, m_rounded, p, q = mantissa[long], rounded[long], scale[long], quotient[long]
         m_low = (m - m_rounded.astype(np.uint64)).view(np.int64).astype(np.float64)  # m = m_rounded + m_low exactly
         product, product_error = _two_product(q, p)
@@ -160,6 +165,23 @@ def _divide_by_power_of_ten(mantissa: np.ndarray, exponent: np.ndarray) -> np.nd
         for index in np.flatnonzero(unsure):
             best[index] = int(m[index]) / 10 ** int(exponent[long[index]])  # Python's int division rounds exactly
         quotient[long] = best
+    return quotient
+
+
+def _divide_extended(mantissa: np.ndarray, exponent: np.ndarray) -> np.ndarray:
+    """``mantissa / 10**exponent`` correctly rounded, through the 80-bit long double (64-bit mantissa).
+
+    Any uint64 mantissa and 10**0..10**19 are exact long doubles, so the quotient is rounded once to 64 bits, then to
+    a double. Rounding twice can only err when the first rounding lands exactly halfway between two doubles; those
+    (and the few whose neighbouring long doubles round to different doubles, a superset) are divided exactly by
+    Python's integers.
+    """
+    extended = mantissa.astype(np.longdouble) / _POWERS_OF_TEN_EXTENDED[exponent]
+    quotient = extended.astype(np.float64)
+    near_halfway = (np.nextafter(extended, np.longdouble(np.inf)).astype(np.float64)
+                    != np.nextafter(extended, np.longdouble(-np.inf)).astype(np.float64))
+    for index in np.flatnonzero(near_halfway):
+        quotient[index] = int(mantissa[index]) / 10 ** int(exponent[index])
     return quotient
 
 
