@@ -10,6 +10,17 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DIR = Path(os.environ.get("VLT_MINI_SHARED", REPO_ROOT.parent / "shared"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def annotation_cache_in_a_temporary_folder(tmp_path_factory):
+    """Tests that open the real LaSOT annotations write their parsed-annotation cache here, not in ~/.cache."""
+    if "VLT_MINI_CACHE" not in os.environ:
+        os.environ["VLT_MINI_CACHE"] = str(tmp_path_factory.mktemp("annotation-cache"))
+        yield
+        del os.environ["VLT_MINI_CACHE"]
+    else:
+        yield
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     """The ``../shared`` folder beside the project; the test is skipped with a reason where it is absent."""

@@ -12,6 +12,7 @@ from vlt_mini.evaluation.ope import (
     center_error,
     evaluate_ope,
     evaluate_sequence,
+    got10k_ious,
     got10k_scores,
     matlab_colon,
     overlap_ratio,
@@ -252,3 +253,23 @@ def test_got10k_ao_skips_frame_one_and_cover_zero_and_pools_frames():
     # IoU exactly 0.5 is not a success at 0.5 (strict, as the got10k toolkit's ious > 0.5)
     half = got10k_scores([boxes(BOX, [1, 1, 5, 10])], [boxes(BOX, BOX)], [np.array([1, 1])])
     assert half.sr_50 == 0.0 and half.ao == pytest.approx(50.0)
+
+
+def test_got10k_pooled_scores_equal_the_per_sequence_ious_concatenated():
+    rng = np.random.default_rng(2)
+    predictions, gts, covers = [], [], []
+    for length in rng.integers(1, 40, size=10):
+        gt = np.column_stack([rng.uniform(0, 50, (length, 2)), rng.uniform(1, 20, (length, 2))])
+        prediction = np.vstack([gt, gt[:1].repeat(int(rng.integers(0, 3)), axis=0)])
+        prediction = prediction + rng.normal(0, 3, prediction.shape)
+        prediction[rng.random(len(prediction)) < 0.1] = np.nan
+        predictions.append(prediction)
+        gts.append(gt)
+        covers.append(rng.integers(0, 9, length) * (rng.random(length) > 0.2))
+    ious = np.concatenate([got10k_ious(p, g, c) for p, g, c in zip(predictions, gts, covers)])
+    scores = got10k_scores(predictions, gts, covers)
+    assert scores.num_frames == ious.size
+    assert (scores.ao, scores.sr_50, scores.sr_75) == (ious.mean() * 100, (ious > 0.5).mean() * 100,
+                                                       (ious > 0.75).mean() * 100)
+    with pytest.raises(ValueError, match="fewer predicted boxes"):
+        got10k_scores([predictions[0][:1]], [np.vstack([gts[0], gts[0]])], [np.ones(2 * len(gts[0]))])

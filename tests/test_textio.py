@@ -1,6 +1,8 @@
 """The vectorised decimal parser gives bit for bit the doubles Python's float() gives (correct rounding), including
-17-digit tracker output, 19-digit mantissas, exact midpoints between doubles and the tokens it hands to float()."""
+17-digit tracker output, 19-digit mantissas, exact midpoints between doubles and the tokens it hands to float(); with the
+80-bit long double for long mantissas (x86) and with Dekker's exact remainder (elsewhere)."""
 import numpy as np
+import pytest
 
 from vlt_mini.data import textio
 
@@ -15,13 +17,19 @@ def random_tokens(rng, count):
     return tokens
 
 
-def test_fast_parser_is_bit_exact_against_float():
+@pytest.mark.parametrize("extended", [True, False], ids=["long-double", "dekker"])
+def test_fast_parser_is_bit_exact_against_float(extended, monkeypatch):
+    if extended and not textio._EXTENDED_PRECISION:
+        pytest.skip("this platform's long double has no 64-bit mantissa")
+    monkeypatch.setattr(textio, "_EXTENDED_PRECISION", extended)
     rng = np.random.default_rng(0)
     tokens = random_tokens(rng, 20000)
     tokens += [repr(float(x)) for x in rng.normal(0, 300, 5000)]          # what trackers write: 16-17 digits
     tokens += [repr(float(x)) for x in rng.random(5000) * 1e-3]           # leading zeros, some with exponents
     midpoints = rng.integers(2**52, 2**53, 500) * 2 + 1                   # odd integers above 2**53: exact ties
     tokens += [str(int(m)) for m in midpoints] + [f"{int(m)}e-3" for m in midpoints[:5]]
+    around_powers_of_two = [str(2**k + d) for k in range(54, 64) for d in range(-2, 3)]      # ulp changes there
+    tokens += [digits[:dot] + "." + digits[dot:] for digits in around_powers_of_two for dot in (1, 4, 9, 17)]
     tokens += ["9007199254740993", "18446744073709551615", "9999999999999999999", "0.0000000000000000001",
                "-0.008002206431712011", "1.", ".5", "-.25", "-0", "nan", "-inf", "+3", "1E5"]
     separators = [",", " ", "\t", ", ", "\n", "\r\n"]

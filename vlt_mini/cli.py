@@ -24,7 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "search": ("vlt_mini.search.command", "evolutionary search of a VLT candidate in a trained supernet"),
     "ablate": ("vlt_mini.experiments.command", "train and score the rows of the paper's ablation tables"),
     "study": ("vlt_mini.experiments.command", "VLT-mini vs SiamCAR vs MIL, with / without / another sentence: paired "
-                                              "over seeds and videos, 95 % intervals"),
+                                              "over seeds and videos, 95 %% intervals"),
     "demo": ("vlt_mini.experiments.command", "the main job: mini-LaSOT, trackers, evaluation, a report folder"),
     "handout": ("vlt_mini.handout", "execute every notebook and write HTML pages with a contents page"),
 }

@@ -21,8 +21,9 @@ one sentence per video (``nlp.txt``), and 14 attributes per video. Two layouts a
         <root>/groundtruth/<seq>.txt  absent/<seq>.txt (one 0/1 per line)  nlp/<seq>.txt
         <root>/att/<seq>.txt (14 comma-separated flags)  testing_set.txt
 
-Reading (b) for all 280 test videos is part of the evaluator's benchmark, so it does no per-frame Python work; (a)
-lists each ``img`` folder once and checks that the frame count equals the ground-truth line count (exact in LaSOT).
+Reading (b) for all 280 test videos is part of the evaluator's benchmark, so it does no per-frame Python work, and
+its parsed annotations are cached until a file changes (``vlt_mini/data/annotation_cache.py``; ``VLT_MINI_CACHE=off``
+turns that off); (a) lists each ``img`` folder once and checks that the frame count equals the ground-truth line count (exact in LaSOT).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from typing import Iterable
 
 import numpy as np
 
+from vlt_mini.data.annotation_cache import cached_annotations
 from vlt_mini.data.layout import (
     FramePaths,
     check_frame_count,
@@ -143,24 +145,47 @@ def _open_toolkit_layout(root: Path, split: str, wanted: Iterable[str] | None, d
         names = sorted((name[:-4] for name in os.listdir(root / "groundtruth") if name.endswith(".txt")), key=natural_key)
     names = select_sequences(names, wanted, f"the LaSOT test split at {root}")
     has_attributes = (root / "att").is_dir()
-    sequences = []
+    folders = ("groundtruth", "absent", "nlp", "att") if has_attributes else ("groundtruth", "absent", "nlp")
+    absolute = str(root.resolve())
+    files = [os.path.join(absolute, folder, f"{name}.txt") for name in names for folder in folders]
+    annotations = cached_annotations("lasot-toolkit", files,
+                                     lambda: _parse_toolkit_annotations(root, names, has_attributes))
+    ends = np.cumsum(annotations["lengths"])
+    sequences = [
+        Sequence(
+            name=name,
+            frame_paths=[],
+            ground_truth=annotations["ground_truth"][end - length:end],
+            visible=annotations["visible"][end - length:end],
+            sentence=sentence,
+            attributes=attributes,
+            dataset=dataset_name,
+            ground_truth_file=root / "groundtruth" / f"{name}.txt",
+        )
+        for name, length, end, sentence, attributes in zip(names, annotations["lengths"].tolist(), ends.tolist(),
+                                                           annotations["sentences"], annotations["attributes"])
+    ]
+    return Dataset(dataset_name, split, root, sequences)
+
+
+def _parse_toolkit_annotations(root: Path, names: list[str], has_attributes: bool) -> dict:
+    """Every video's boxes and visibility (concatenated, with the lengths), sentence and attributes."""
+    ground_truths, visibles, sentences, attributes = [], [], [], []
     for name in names:
         boxes_file = root / "groundtruth" / f"{name}.txt"
         ground_truth = read_boxes(boxes_file, "ground-truth")
         absent = read_binary_flags(root / "absent" / f"{name}.txt", len(ground_truth), "absent", boxes_file.name)
-        sequences.append(
-            Sequence(
-                name=name,
-                frame_paths=[],
-                ground_truth=ground_truth,
-                visible=absent == 0,
-                sentence=required_sentence(root / "nlp" / f"{name}.txt"),
-                attributes=read_attributes(root / "att" / f"{name}.txt") if has_attributes else {},
-                dataset=dataset_name,
-                ground_truth_file=boxes_file,
-            )
-        )
-    return Dataset(dataset_name, split, root, sequences)
+        ground_truths.append(ground_truth)
+        visibles.append(absent == 0)
+        sentences.append(required_sentence(root / "nlp" / f"{name}.txt"))
+        attributes.append(read_attributes(root / "att" / f"{name}.txt") if has_attributes else {})
+    return {
+        "lengths": np.array([len(boxes) for boxes in ground_truths], dtype=np.int64),
+        "ground_truth": np.concatenate(ground_truths) if names else np.zeros((0, 4)),
+        "visible": np.concatenate(visibles) if names else np.zeros(0, dtype=bool),
+        "sentences": sentences,
+        "attributes": attributes,
+    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
