@@ -84,3 +84,9 @@ def test_study_end_to_end_at_tiny(tmp_path, tiny_mini_lasot, capsys):
     stamps = {path: path.stat().st_mtime_ns for path in out.rglob("*.txt")}
     assert main(arguments) == 0
     assert stamps == {path: path.stat().st_mtime_ns for path in out.rglob("*.txt")}
+
+
+def test_unknown_arm_exits_with_the_choices(tmp_path, capsys):
+    assert main(["study", "--out", str(tmp_path / "s"), "--profile", "tiny", "--arms", "vlt-mini,nope"]) == 2
+    error = capsys.readouterr().err
+    assert "--arms: unknown nope" in error and "vlt-mini-no-sentence" in error and not (tmp_path / "s").exists()

@@ -182,7 +182,7 @@ def command_demo(args) -> None:
 
 def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     from vlt_mini.data.registry import DATASETS
-    from vlt_mini.experiments.study import KINDS, __doc__ as study_doc
+    from vlt_mini.experiments.study import ARMS, KINDS, __doc__ as study_doc
 
     parser.description = study_doc
     parser.add_argument("--out", required=True, type=Path, help="study folder: train/, <split>/<arm>/seed<N>/, tables")
@@ -196,6 +196,8 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kinds", nargs="*", default=list(KINDS), choices=KINDS,
                         help="train and track only these in this process (one per process uses two cores); "
                              "--kinds with no value only writes the tables from finished runs")
+    parser.add_argument("--arms", default=None,
+                        help="track only these arms (comma-separated: " + ", ".join(arm.slug for arm in ARMS) + ")")
     parser.add_argument("--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     add_device_argument(parser)
     add_progress_argument(parser)
@@ -212,6 +214,7 @@ def command_study(args) -> None:
     seeds = parse_seeds(args.seeds)
     if args.resamples < 100:
         raise ValueError(f"--resamples must be >= 100, got {args.resamples}")
+    arms = [name.strip() for name in args.arms.split(",") if name.strip()] if args.arms is not None else None
     summary = run_study(args.out, args.profile, seeds, args.split, args.root, args.dataset, args.kinds,
-                        args.overrides, args.device, not args.no_progress, args.resamples)
+                        args.overrides, args.device, not args.no_progress, args.resamples, arms)
     print(format_study(summary))

@@ -143,9 +143,10 @@ def parse_seeds(text: str) -> list[int]:
 def run_study(out_dir, profile: str = "cpu", seeds: Sequence[int] = (0, 1, 2, 3, 4), split: str = "test",
               root=None, dataset: str = "mini-lasot", kinds: Sequence[str] = KINDS,
               training_overrides: Sequence[str] = (), device: str = "auto", progress: bool = True,
-              resamples: int = 10_000) -> dict:
-    """Train (or reuse) and track every arm of ``kinds`` for ``seeds`` on ``split``, then score every arm whose runs
-    are all complete and write the tables. Returns the summary (``study.json``'s content)."""
+              resamples: int = 10_000, arms: Sequence[str] | None = None) -> dict:
+    """Train (or reuse) and track every arm of ``kinds`` (and, if given, of ``arms``: slugs) for ``seeds`` on
+    ``split``, then score every arm whose runs are all complete and write the tables. Returns the summary
+    (``study.json``'s content)."""
     from vlt_mini.arguments import resolve_device
     from vlt_mini.data import open_dataset
     from vlt_mini.evaluation.report import evaluate_trackers
@@ -159,6 +160,9 @@ def run_study(out_dir, profile: str = "cpu", seeds: Sequence[int] = (0, 1, 2, 3,
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:
         raise ValueError(f"kinds: unknown {', '.join(unknown)}; choose from {', '.join(KINDS)}")
+    unknown = sorted(set(arms or ()) - {arm.slug for arm in ARMS})
+    if unknown:
+        raise ValueError(f"--arms: unknown {', '.join(unknown)}; choose from {', '.join(arm.slug for arm in ARMS)}")
     out_dir = Path(out_dir)
     device = resolve_device(device)
     root = default_root(dataset, root, profile, progress)
@@ -166,7 +170,7 @@ def run_study(out_dir, profile: str = "cpu", seeds: Sequence[int] = (0, 1, 2, 3,
     preset = tracker_preset(dataset)
     checkpoints: dict[tuple[str, int], Path] = {}
     for arm in ARMS:
-        if arm.kind not in kinds:
+        if arm.kind not in kinds or (arms is not None and arm.slug not in arms):
             continue
         for seed in ([None] if arm.kind == "mil" else seeds):
             results = out_dir / split / arm.slug / ("once" if seed is None else f"seed{seed}")
