@@ -12,7 +12,7 @@ import torch
 from vlt_mini.cli import main as cli_main
 from vlt_mini.data.object_images import NUM_CLASSES, render_object_images, split_label
 from vlt_mini.models.supernet import SPOSSupernet, load_spos_checkpoint
-from vlt_mini.training.pretrain import PRETRAINED_NAME, PretrainConfig
+from vlt_mini.training.pretrain import PRETRAINED_NAME, PretrainConfig, _learning_rate, spos_initialisation
 
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -79,4 +79,29 @@ def test_a_tracking_training_starts_from_it_at_small_widths(pretrained, tiny_min
 def test_pretrain_config_checks_its_fields():
     with pytest.raises(ValueError, match="PretrainConfig"):
         PretrainConfig(image_size=8)
+    with pytest.raises(ValueError, match="optimizer"):
+        PretrainConfig(optimizer="adam")
+    with pytest.raises(ValueError, match="initialisation"):
+        PretrainConfig(initialisation="xavier")
+    with pytest.raises(ValueError, match="warmup_iterations"):
+        PretrainConfig(iterations=10, warmup_iterations=10)
     assert PretrainConfig.for_profile("cpu").image_size == 64
+
+
+def test_learning_rate_warms_up_then_decays_linearly_to_zero():
+    config = PretrainConfig(iterations=100, warmup_iterations=10, base_lr=1.0)
+    rates = [_learning_rate(config, i) for i in range(100)]
+    assert rates[0] == pytest.approx(0.1) and rates[9] == pytest.approx(0.91)
+    assert max(rates) == rates[9] and rates[-1] == pytest.approx(0.01) and all(np.diff(rates[9:]) < 0)
+    assert _learning_rate(PretrainConfig(iterations=100, base_lr=1.0), 0) == 1.0  # SPOS: no warm-up
+
+
+def test_spos_initialisation_follows_the_official_supernet():
+    model = SPOSSupernet("cpu", stride=32, with_classifier=True, num_classes=NUM_CLASSES)
+    torch.manual_seed(0)
+    spos_initialisation(model)
+    block = model.features[12][0].branch_main  # a stride-1 Shuffle 3x3 block of stage 3 (80 channels)
+    assert model.first_conv[0].weight.std().item() == pytest.approx(0.01, rel=0.2)
+    assert block[0].weight.std().item() == pytest.approx(1 / 40, rel=0.1)  # point-wise: 1 / input channels
+    assert block[3].weight.std().item() == pytest.approx(1.0, rel=0.1)     # depth-wise: 1 / 1
+    assert model.classifier[0].weight.std().item() == pytest.approx(0.01, rel=0.1)
