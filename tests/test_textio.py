@@ -51,3 +51,17 @@ def test_real_tracker_results_parse_like_float(shared_dir):
     boxes = textio.read_boxes(path)
     expected = [[float(v) for v in line.split(",")] for line in path.read_text().splitlines() if line.strip()]
     assert boxes.view(np.int64).tolist() == np.array(expected).view(np.int64).tolist()
+
+
+def test_map_in_order_keeps_the_order_and_raises_the_first_error_in_order():
+    from vlt_mini.data.textio import map_in_order
+
+    assert list(map_in_order(lambda x: x * x, range(20))) == [x * x for x in range(20)]
+
+    def fail_on(x):
+        if x in (5, 12):
+            raise ValueError(f"item {x}")
+        return x
+
+    with pytest.raises(ValueError, match="item 5"):
+        list(map_in_order(fail_on, range(20)))

@@ -47,7 +47,7 @@ from vlt_mini.data.layout import (
 )
 from vlt_mini.data.registry import Dataset
 from vlt_mini.data.sequence import LASOT_ATTRIBUTES, Sequence
-from vlt_mini.data.textio import DataFormatError, read_boxes, read_flags
+from vlt_mini.data.textio import DataFormatError, map_in_order, read_boxes, read_flags
 
 SPLITS = ("train", "val", "test", "all")
 SPLIT_FILES = {"train": "training_set.txt", "val": "validation_set.txt", "test": "testing_set.txt"}
@@ -170,15 +170,19 @@ def _open_toolkit_layout(root: Path, split: str, wanted: Iterable[str] | None, d
 
 def _parse_toolkit_annotations(root: Path, names: list[str], has_attributes: bool) -> dict:
     """Every video's boxes and visibility (concatenated, with the lengths), sentence and attributes."""
-    ground_truths, visibles, sentences, attributes = [], [], [], []
-    for name in names:
+    def read_video(name: str):
         boxes_file = root / "groundtruth" / f"{name}.txt"
         ground_truth = read_boxes(boxes_file, "ground-truth")
         absent = read_binary_flags(root / "absent" / f"{name}.txt", len(ground_truth), "absent", boxes_file.name)
+        return (ground_truth, absent == 0, required_sentence(root / "nlp" / f"{name}.txt"),
+                read_attributes(root / "att" / f"{name}.txt") if has_attributes else {})
+
+    ground_truths, visibles, sentences, attributes = [], [], [], []
+    for ground_truth, visible, sentence, attribute in map_in_order(read_video, names):
         ground_truths.append(ground_truth)
-        visibles.append(absent == 0)
-        sentences.append(required_sentence(root / "nlp" / f"{name}.txt"))
-        attributes.append(read_attributes(root / "att" / f"{name}.txt") if has_attributes else {})
+        visibles.append(visible)
+        sentences.append(sentence)
+        attributes.append(attribute)
     return {
         "lengths": np.array([len(boxes) for boxes in ground_truths], dtype=np.int64),
         "ground_truth": np.concatenate(ground_truths) if names else np.zeros((0, 4)),

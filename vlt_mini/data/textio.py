@@ -277,6 +277,21 @@ def _count_fields_per_line(flat: str) -> np.ndarray:
     return np.bincount(line_index[starts], minlength=int(is_newline.sum()) + 1)
 
 
+def map_in_order(function, items, threads: int = 2):
+    """``function`` over ``items``, results in order, on ``threads`` threads where there are several cores and enough
+    items: the parsers' numpy loops release the GIL, so one file's parsing overlaps the next one's. An error is raised
+    for the first failing item in order, as a plain loop would."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    items = list(items)
+    if threads < 2 or len(items) < 8 or (os.cpu_count() or 1) < 2:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(threads) as pool:
+        yield from pool.map(function, items)
+
+
 def read_boxes(path: str | Path, what: str = "box", columns: int = 4) -> np.ndarray:
     """Read an (N, 4) float64 array of boxes from a ground-truth or results file."""
     path = Path(path)

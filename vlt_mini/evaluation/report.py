@@ -15,7 +15,7 @@ import numpy as np
 
 from vlt_mini.data.registry import Dataset
 from vlt_mini.data.sequence import LASOT_ATTRIBUTES
-from vlt_mini.data.textio import DataFormatError, read_boxes
+from vlt_mini.data.textio import DataFormatError, map_in_order, read_boxes
 from vlt_mini.evaluation.ope import (
     NORM_PRECISION_THRESHOLDS,
     PRECISION_THRESHOLDS,
@@ -54,9 +54,8 @@ def read_tracker_results(results_dir: str | Path, dataset: Dataset) -> list[np.n
             f"{results_dir}; expected one <sequence>.txt per video)"
         )
     predictions = []
-    for sequence in dataset:
-        path = results_dir / f"{sequence.name}.txt"
-        boxes = read_boxes(path, "results")
+    paths = [results_dir / f"{sequence.name}.txt" for sequence in dataset]
+    for sequence, path, boxes in zip(dataset, paths, map_in_order(lambda path: read_boxes(path, "results"), paths)):
         if len(boxes) < len(sequence):
             raise DataFormatError(
                 f"{path}: {len(boxes)} boxes but sequence {sequence.name} has {len(sequence)} frames "
