@@ -138,7 +138,7 @@ def test_reference_path_stays_selectable_and_differs_only_in_rounding(trained_ti
     np.testing.assert_allclose(boxes[0], boxes[1], rtol=1e-4, atol=1e-3)  # rounding grows with the box (pixels)
     for name in ("cls", "centerness", "penalty", "score", "penalised", "windowed"):
         # centerness is normalised by its spread, which magnifies rounding where the map is flat
-        np.testing.assert_allclose(maps[0][name], maps[1][name], atol=1e-4, err_msg=name)
+        np.testing.assert_allclose(maps[0][name], maps[1][name], atol=5e-4, err_msg=name)
     assert tuple(maps[0]["peak"]) == tuple(int(v) for v in maps[1]["peak"])
 
 

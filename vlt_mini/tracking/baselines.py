@@ -32,6 +32,7 @@ class OpenCVMILTracker(Tracker):
 
         box = check_init_box(box, frame.shape)
         self.box = box.copy()
+        cv2.setRNGSeed(0)  # MIL samples patches with OpenCV's global RNG: the same start gives the same run
         self._tracker = cv2.TrackerMIL_create()
         x, y, w, h = box
         # OpenCV wants an integer rectangle of at least one pixel.
