@@ -29,9 +29,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from vlt_mini.data import open_dataset
-    from vlt_mini.evaluation.report import evaluate_trackers
     from vlt_mini.evaluation.statistics import compare_trackers
-    from vlt_mini.experiments.study import parse_seeds
+    from vlt_mini.experiments.study import parse_seeds, scores_per_video
 
     sequences = open_dataset(args.dataset, args.root, args.split)
     seeds = parse_seeds(args.seeds)
@@ -42,8 +41,8 @@ def main() -> None:
             folder = study / args.split / args.arm / f"seed{seed}"
             if not folder.is_dir():
                 parser.error(f"no results folder {folder}")
-            result = evaluate_trackers(sequences, [folder])["trackers"][folder.name]
-            scores[study].update({(seed, video): values["suc"] for video, values in result["per_sequence"].items()})
+            result, per_video = scores_per_video(sequences, folder)
+            scores[study].update({(seed, video): suc for video, suc in per_video.items()})
             print(f"{study} seed {seed}: SUC {result['suc']:.1f}")
     comparison = compare_trackers(scores[args.study_a], scores[args.study_b])
     print(f"{args.arm} on {args.split}: {args.study_a} − {args.study_b} = {comparison.delta:+.2f} SUC, 95 % interval "

@@ -49,3 +49,21 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def _random_network_inputs(net, batch=2, seed=0):
+    """Random template and search crops (0-255) and a random language embedding of ``net``'s sizes."""
+    import torch
+
+    generator = torch.Generator().manual_seed(seed)
+    config = net.config
+    z = torch.rand(batch, 3, config.template_size, config.template_size, generator=generator) * 255
+    x = torch.rand(batch, 3, config.search_size, config.search_size, generator=generator) * 255
+    f_l = torch.randn(batch, config.language_dim, generator=generator)
+    return z, x, f_l
+
+
+@pytest.fixture
+def network_inputs():
+    """``network_inputs(net, batch=2, seed=0)`` -> (z, x, f_l): random inputs of ``net``'s sizes."""
+    return _random_network_inputs

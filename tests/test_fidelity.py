@@ -19,15 +19,6 @@ from vlt_mini.training.pairs import PairConfig, _jitter
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _inputs(net, batch=1, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    config = net.config
-    z = torch.rand(batch, 3, config.template_size, config.template_size, generator=generator) * 255
-    x = torch.rand(batch, 3, config.search_size, config.search_size, generator=generator) * 255
-    f_l = torch.randn(batch, config.language_dim, generator=generator)
-    return z, x, f_l
-
-
 # ---------------------------------------------------------------------------------------------- (a) test kernel
 @pytest.mark.parametrize("profile, template_map, search_map, kernel, offset", [
     ("paper", 15, 31, 7, 31.0),  # the official 16 -> 15 and 32 -> 31, a 7×7 kernel, 25×25 maps, offset 31
@@ -74,7 +65,7 @@ def test_resampled_kernel_is_the_bicubic_resample_then_the_centre_crop():
 
 
 # ---------------------------------------------------------------------------------------------- (b) shared mixers
-def test_one_language_projection_and_one_set_of_mixer_blocks_serve_both_branches():
+def test_one_language_projection_and_one_set_of_mixer_blocks_serve_both_branches(network_inputs):
     torch.manual_seed(0)
     net = VLTNet(profile="tiny").eval()
     assert net.config.shared_mixers and net.mixers_for("template") is net.mixers_for("search")
@@ -86,7 +77,7 @@ def test_one_language_projection_and_one_set_of_mixer_blocks_serve_both_branches
     mixer_parameters = sum(p.numel() for n, p in net.named_parameters() if n.startswith("mixers."))
     assert 2 * mixer_parameters == sum(p.numel() for n, p in separate.named_parameters() if "_mixers." in n)
     # per-branch op choices still matter: another search op changes the output, the template's is untouched
-    z, x, f_l = _inputs(net)
+    z, x, f_l = network_inputs(net, batch=1)
     with torch.no_grad():
         state = net.encode_template(z, f_l)
         first = net.forward_search(x, state).cls
@@ -112,13 +103,13 @@ def _old_layout_checkpoint(tmp_path):
     return old.eval(), path
 
 
-def test_checkpoints_of_the_earlier_layout_load_and_run_as_before(tmp_path):
+def test_checkpoints_of_the_earlier_layout_load_and_run_as_before(tmp_path, network_inputs):
     old, path = _old_layout_checkpoint(tmp_path)
     assert any(k.startswith("template_mixers.") for k in torch.load(path, weights_only=True)["model"])
     loaded, _ = load_vlt_checkpoint(path)
     assert not loaded.config.shared_mixers and loaded.config.head.test_kernel == "cropped"
     assert loaded.score_map_offset(training=False) == old.score_map_offset(training=False)
-    z, x, f_l = _inputs(old)
+    z, x, f_l = network_inputs(old, batch=1)
     with torch.no_grad():
         expected, got = old(z, x, f_l), loaded(z, x, f_l)
     assert expected.cls.shape[-1] == 14  # the unresampled 3×3 crop of the 8×8 map over the 16×16 map

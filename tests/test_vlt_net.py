@@ -9,15 +9,6 @@ from vlt_mini.models import (VLT_SCAR_CANDIDATE, Candidate, ModaMixer, TemplateT
 from vlt_mini.models.candidate import NUM_GENES
 
 
-def tiny_inputs(net, batch=2, seed=0):
-    generator = torch.Generator().manual_seed(seed)
-    config = net.config
-    z = torch.rand(batch, 3, config.template_size, config.template_size, generator=generator) * 255
-    x = torch.rand(batch, 3, config.search_size, config.search_size, generator=generator) * 255
-    f_l = torch.randn(batch, config.language_dim, generator=generator)
-    return z, x, f_l
-
-
 def test_modamixer_is_equation_1():
     torch.manual_seed(0)
     mixer = ModaMixer(language_dim=12, channels=16).eval()
@@ -47,9 +38,9 @@ def test_roi_align_averages_bins():
 
 
 @pytest.mark.parametrize("profile", ["tiny", "cpu"])
-def test_shapes_per_profile(profile):
+def test_shapes_per_profile(profile, network_inputs):
     net = VLTNet(profile=profile).train()
-    z, x, f_l = tiny_inputs(net)
+    z, x, f_l = network_inputs(net)
     out = net(z, x, f_l)
     side = net.score_size
     assert out.cls.shape == (2, 2, side, side) and out.centerness.shape == (2, 1, side, side)
@@ -70,12 +61,12 @@ def test_paper_profile_builds_the_official_candidate():
     assert out.cls.shape[-1] == 25  # the 7×7 template kernel over the 31×31 resampled search map at test time
 
 
-def test_gradients_reach_every_parameter_of_a_sampled_candidate():
+def test_gradients_reach_every_parameter_of_a_sampled_candidate(network_inputs):
     torch.manual_seed(0)
     config = VLTConfig.for_profile("tiny", no_sentence_mode="template")
     net = VLTNet(config).train()
     candidate = Candidate.sample(3)
-    z, x, f_l = tiny_inputs(net, batch=3)
+    z, x, f_l = network_inputs(net, batch=3)
     has_sentence = torch.tensor([True, False, True])
     z_box = torch.tensor([[16.0, 16.0, 46.0, 46.0]] * 3)
     out = net(z, x, f_l, has_sentence, z_box, candidate)
@@ -98,10 +89,10 @@ def _candidate_parameters(net, candidate):
     return list({id(p): p for m in modules for p in m.parameters()}.values())
 
 
-def test_two_sentences_give_different_outputs_and_the_baseline_ignores_language():
+def test_two_sentences_give_different_outputs_and_the_baseline_ignores_language(network_inputs):
     torch.manual_seed(0)
     net = VLTNet(profile="tiny").eval()
-    z, x, f_l = tiny_inputs(net, batch=1)
+    z, x, f_l = network_inputs(net, batch=1)
     with torch.no_grad():
         first = net(z, x, f_l).cls
         second = net(z, x, torch.randn_like(f_l)).cls
@@ -113,10 +104,10 @@ def test_two_sentences_give_different_outputs_and_the_baseline_ignores_language(
     assert baseline.mixers_for("template") is None and baseline.mixers_for("search") is None
 
 
-def test_template_token_depends_on_the_box_and_replaces_missing_sentences():
+def test_template_token_depends_on_the_box_and_replaces_missing_sentences(network_inputs):
     torch.manual_seed(0)
     net = VLTNet(VLTConfig.for_profile("tiny", no_sentence_mode="template")).eval()
-    z, x, f_l = tiny_inputs(net, batch=1)
+    z, x, f_l = network_inputs(net, batch=1)
     no_sentence = torch.tensor([False])
     with torch.no_grad():
         small = net.encode_template(z, f_l, no_sentence, torch.tensor([[20.0, 20.0, 40.0, 40.0]])).token
@@ -128,18 +119,18 @@ def test_template_token_depends_on_the_box_and_replaces_missing_sentences():
         net(z, x, f_l, no_sentence)
 
 
-def test_cached_template_equals_the_full_forward():
+def test_cached_template_equals_the_full_forward(network_inputs):
     net = VLTNet(profile="tiny").eval()
-    z, x, f_l = tiny_inputs(net, batch=1)
+    z, x, f_l = network_inputs(net, batch=1)
     with torch.no_grad():
         state = net.encode_template(z, f_l)
         torch.testing.assert_close(net.forward_search(x, state).cls, net(z, x, f_l).cls)
 
 
-def test_ablation_switches():
+def test_ablation_switches(network_inputs):
     for overrides in ({"mixer_residual": False}, {"mixer_searched_block": False}):
         net = VLTNet(VLTConfig.for_profile("tiny", **overrides)).eval()
-        z, x, f_l = tiny_inputs(net, batch=1)
+        z, x, f_l = network_inputs(net, batch=1)
         with torch.no_grad():
             assert net(z, x, f_l).cls.shape[1] == 2
     with pytest.raises(ValueError, match="no_sentence_mode"):

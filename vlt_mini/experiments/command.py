@@ -202,7 +202,7 @@ def add_study_arguments(parser: argparse.ArgumentParser) -> None:
     add_device_argument(parser)
     add_progress_argument(parser)
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
-                        help="training overrides for both networks (train.loss.box_loss=neg_log_iou ...)")
+                        help="training overrides for both networks (train.loss.box_loss=log_iou ...)")
 
 
 def command_study(args) -> None:

@@ -105,6 +105,19 @@ def comparisons() -> list[Comparison]:
 SUBSETS = ("poor first frame", "near-twin present", "neither")
 
 
+def results_folder(out_dir, split: str, arm: Arm, seed: int | None) -> Path:
+    """``OUT/<split>/<arm>/seed<N>``; MIL has no training and is tracked ``once`` for every seed."""
+    return Path(out_dir) / split / arm.slug / ("once" if arm.kind == "mil" or seed is None else f"seed{seed}")
+
+
+def scores_per_video(sequences, folder: Path) -> tuple[dict, dict[str, float]]:
+    """The evaluation of one results folder (``evaluate_trackers``' scores) and its SUC per video."""
+    from vlt_mini.evaluation.report import evaluate_trackers
+
+    result = evaluate_trackers(sequences, [folder])["trackers"][Path(folder).name]
+    return result, {video: values["suc"] for video, values in result["per_sequence"].items()}
+
+
 def video_subsets(dataset) -> dict[str, list[str]]:
     """Videos per subset, from mini-LaSOT's ``meta/<video>.json`` (empty for datasets without it)."""
     subsets: dict[str, list[str]] = {name: [] for name in SUBSETS}
@@ -149,7 +162,6 @@ def run_study(out_dir, profile: str = "cpu", seeds: Sequence[int] = (0, 1, 2, 3,
     (``study.json``'s content)."""
     from vlt_mini.arguments import resolve_device
     from vlt_mini.data import open_dataset
-    from vlt_mini.evaluation.report import evaluate_trackers
     from vlt_mini.experiments.ablations import default_root, replace_sentences, tracker_preset
     from vlt_mini.io import atomic_write_text
     from vlt_mini.tracking import tracker_factory
@@ -173,7 +185,7 @@ def run_study(out_dir, profile: str = "cpu", seeds: Sequence[int] = (0, 1, 2, 3,
         if arm.kind not in kinds or (arms is not None and arm.slug not in arms):
             continue
         for seed in ([None] if arm.kind == "mil" else seeds):
-            results = out_dir / split / arm.slug / ("once" if seed is None else f"seed{seed}")
+            results = results_folder(out_dir, split, arm, seed)
             if results_complete(results, sequences):
                 continue
             if arm.kind == "mil":
@@ -196,18 +208,16 @@ def run_study(out_dir, profile: str = "cpu", seeds: Sequence[int] = (0, 1, 2, 3,
     scores: dict[str, dict[tuple[int, str], float]] = {}
     runs: list[dict] = []
     for arm in ARMS:
-        folders = ({seed: out_dir / split / arm.slug / "once" for seed in seeds} if arm.kind == "mil" else
-                   {seed: out_dir / split / arm.slug / f"seed{seed}" for seed in seeds})
+        folders = {seed: results_folder(out_dir, split, arm, seed) for seed in seeds}
         if not all(results_complete(folder, sequences) for folder in folders.values()):
             continue
         scores[arm.name] = {}
-        evaluated: dict[Path, dict] = {}
+        evaluated: dict[Path, tuple[dict, dict]] = {}  # MIL's one folder serves every seed
         for seed, folder in folders.items():
             if folder not in evaluated:
-                evaluated[folder] = evaluate_trackers(sequences, [folder])["trackers"][folder.name]
-            result = evaluated[folder]
-            scores[arm.name].update({(seed, video): values["suc"]
-                                     for video, values in result["per_sequence"].items()})
+                evaluated[folder] = scores_per_video(sequences, folder)
+            result, per_video = evaluated[folder]
+            scores[arm.name].update({(seed, video): suc for video, suc in per_video.items()})
             runs.append({"arm": arm.name, "seed": seed, "suc": result["suc"], "norm_prec": result["norm_prec"],
                          "prec": result["prec"], "results": folder.relative_to(out_dir).as_posix()})
     rows = compare_arms(scores, video_subsets(sequences), resamples)

@@ -309,18 +309,9 @@ class VLTTracker(Tracker):
         px, py = self.offset + col, self.offset + row  # crop pixel of the peak
         left, top, right, bottom = np.maximum(ltrb_up[row, col], 0.0)
         crop_box = np.array([px - left, py - top, px + right, py + bottom])
-        x_new, y_new, w_new, h_new = window.crop_to_frame(crop_box)
         lr = float(np.clip(penalty_up[row, col] * weight_up[row, col] * hyper.lr, 0.0, 1.0))
-        width = self.size[0] * (1 - lr) + w_new * lr
-        height = self.size[1] * (1 - lr) + h_new * lr
-        if hyper.center_from == "peak":  # official: the peak's pixel, mapped back to the frame
-            center = np.array(window.crop_to_frame(np.array([px, py, px, py]))[:2], dtype=np.float64)
-        else:
-            center = np.array([x_new + w_new / 2, y_new + h_new / 2])
-
-        frame_h, frame_w = self.frame_shape
-        self.center = np.clip(center, [0, 0], [frame_w, frame_h])
-        self.size = np.clip([width, height], hyper.min_size, [frame_w, frame_h])
+        # the size moves by lr toward the peak's box; the centre goes to the peak's pixel (or the box's centre)
+        self._update(window.crop_to_frame(crop_box), window.crop_to_frame(np.array([px, py, px, py]))[:2], lr)
         self.last = {"score": score, "penalty": penalty, "penalised": penalised, "cls": cls,
                      "centerness": centerness, "windowed": windowed, "peak": (row, col), "window": window,
                      "search_crop": x}
