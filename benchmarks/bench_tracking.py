@@ -15,6 +15,11 @@ next to the reference path against itself at another thread count (the floor tha
 
     python benchmarks/bench_tracking.py [--root DIR] [--videos 4] [--runs 3] [--profiles tiny cpu paper] [--threads 2]
     python benchmarks/bench_tracking.py --profiles cpu --checkpoint runs/vlt-cpu/model_final.pt --agreement --videos 40
+
+``--workers N`` also times whole runs as ``vlt-mini run`` makes them (``run_tracker`` into a fresh folder: trackers
+built, frames decoded, results written), the fast path with one process of ``--threads`` threads against N one-thread
+processes tracking N videos at once (``vlt-mini run --workers N``): frames/s of the run = frames / wall seconds,
+median of ``--runs`` interleaved runs, and the ratio.
 """
 from __future__ import annotations
 
@@ -53,6 +58,25 @@ def compare(makers: dict, sequences, runs: int, read_ahead: dict | None = None) 
         for name in makers:
             results[name].append(statistics.median(per_video[name]))
     return results
+
+
+def whole_runs(make_tracker, sequences, runs: int, workers: int, threads: int) -> None:
+    """Frames/s of whole ``run_tracker`` runs, one process (``threads`` threads) vs ``workers`` one-thread processes."""
+    from vlt_mini.tracking.runner import run_tracker
+
+    frames = sum(len(s) - 1 for s in sequences)
+    results = {1: [], workers: []}
+    for _ in range(runs):
+        for count in results:
+            with tempfile.TemporaryDirectory() as out:
+                start = time.perf_counter()
+                run_tracker(make_tracker, sequences, out, progress=False, workers=count)
+                results[count].append(frames / (time.perf_counter() - start))
+    ratio = statistics.median(n / one for one, n in zip(results[1], results[workers]))
+    print(f"{'  whole run, 1 process x ' + str(threads) + ' threads':34s} {statistics.median(results[1]):9.1f}")
+    print(f"{'  whole run, ' + str(workers) + ' processes x 1 thread':34s} {statistics.median(results[workers]):9.1f}"
+          f" {'':10s} {ratio:9.2f}  (vs one process; runs: "
+          + ", ".join(f"{a:.0f}/{b:.0f}" for a, b in zip(results[workers], results[1])) + ")", flush=True)
 
 
 def agreement(model, encoder, sequences, threads: int) -> None:
@@ -103,6 +127,8 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, default=None, help="a trained checkpoint (its profile uses it)")
     parser.add_argument("--agreement", action="store_true", help="also check fast vs reference on the videos")
     parser.add_argument("--frames", type=int, default=0, help="only the first N frames of each video (0: all)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="also time whole runs: one process against this many (vlt-mini run --workers)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
@@ -147,6 +173,9 @@ def main() -> None:
                   f"{ratio:9.2f} {fold_ms:8.1f}", flush=True)
             if args.agreement:
                 agreement(net, text, sequences, args.threads)
+            if args.workers > 1:
+                whole_runs(lambda: VLTTracker(net, text, "mini-lasot", folded=folded), sequences, args.runs,
+                           args.workers, args.threads)
     print(f"load average after: {os.getloadavg()[0]:.1f}")
 
 

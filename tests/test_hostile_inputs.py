@@ -167,6 +167,13 @@ def test_other_tracker_settings_are_refused(tmp_path, capsys, checkpoints):
     fails(capsys, [*base, "--preset", "otb"], "preset")
 
 
+def test_bad_workers_fail_before_any_work(tmp_path, capsys):
+    root = lasot_dataset(tmp_path / "lasot")
+    fails(capsys, run("static", root, tmp_path / "out", "--workers", "0"), "--workers 0", "whole number >= 1")
+    assert not (tmp_path / "out").exists()
+    assert "frames/s overall with 2 workers" in succeeds(capsys, run("static", root, tmp_path / "out", "--workers", "2"))
+
+
 def test_truncated_results_file_is_tracked_again(tmp_path, capsys):
     root = lasot_dataset(tmp_path / "lasot")
     succeeds(capsys, run("static", root, tmp_path / "out"))

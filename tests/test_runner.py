@@ -109,3 +109,54 @@ def test_registry():
         tracker_factory("nope")
     with pytest.raises(ValueError, match="takes no options"):
         tracker_factory("mil", checkpoint="x.pt")
+
+
+def test_workers_write_the_same_results_as_one_process(tmp_path):
+    """``workers=2`` (forked one-thread processes) gives the files a one-thread process gives, for a network tracker
+    whose parent has already run two OpenMP threads and for OpenCV's MIL (both thread pools must survive the fork)."""
+    import signal
+
+    import torch
+
+    from vlt_mini.models import VLTConfig, VLTNet
+    from vlt_mini.tracking.tracker import VLTTracker
+
+    sequences = [moving_square_video(tmp_path / f"v{k}", f"square-{k}", frames=8 + 2 * k, step=1 + k) for k in range(3)]
+    torch.manual_seed(0)
+    net = VLTNet(VLTConfig.for_profile("tiny", use_modamixer=False)).eval()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    VLTTracker(net, None, "mini-lasot").initialize(cv2.imread(str(sequences[0].frame_paths[0])), sequences[0].init_box)
+    torch.set_num_threads(1)  # the same thread count as the workers': the same float rounding
+    previous = signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(TimeoutError("a forked worker hangs")))
+    signal.alarm(120)
+    try:
+        one = run_tracker(lambda: VLTTracker(net, None, "mini-lasot"), sequences, tmp_path / "one", progress=False)
+        two = run_tracker(lambda: VLTTracker(net, None, "mini-lasot"), sequences, tmp_path / "two", progress=False,
+                          workers=2)
+        assert [run.name for run in two] == [s.name for s in sequences]
+        for a, b in zip(one, two):
+            assert (tmp_path / "one" / f"{a.name}.txt").read_bytes() == (tmp_path / "two" / f"{a.name}.txt").read_bytes()
+            np.testing.assert_array_equal(a.boxes, b.boxes)
+            assert len(b.frame_times) == len(a.frame_times)
+        # OpenCV's MIL is not bit-reproducible from run to run; here it must only run in the workers
+        mil = run_tracker(OpenCVMILTracker, sequences, tmp_path / "mil", progress=False, workers=2)
+        assert [run.boxes.shape for run in mil] == [(len(s), 4) for s in sequences]
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        torch.set_num_threads(threads)
+
+
+def test_workers_argument_and_errors_in_workers(tmp_path):
+    sequences = [moving_square_video(tmp_path / f"v{k}", f"square-{k}") for k in range(2)]
+    with pytest.raises(ValueError, match="--workers 0"):
+        run_tracker(StaticBoxTracker, sequences, tmp_path / "out", progress=False, workers=0)
+
+    class FailingTracker(StaticBoxTracker):
+        def track(self, frame):
+            raise RuntimeError("tracker broke")
+
+    with pytest.raises(RuntimeError, match="tracker broke"):
+        run_tracker(FailingTracker, sequences, tmp_path / "failing", progress=False, workers=2)
+    assert not list((tmp_path / "failing").glob("square-*.txt")), "no partial results"

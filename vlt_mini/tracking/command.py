@@ -14,6 +14,7 @@ min_size) on top of ``--preset``.
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 from vlt_mini.arguments import add_device_argument, add_progress_argument
@@ -48,6 +49,9 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-language", action="store_true", help="do not give the sentence to the tracker")
     parser.add_argument("--overwrite", action="store_true",
                         help="track again into an --out made by another tracker, checkpoint or settings")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="videos tracked at once, each in a one-thread process (CPU, Linux; default 1): "
+                             "--workers 2 on two cores roughly doubles the frames/s of the whole run")
     _add_tracker_arguments(parser, None)
 
 
@@ -68,10 +72,11 @@ def command_run(args) -> None:
     from vlt_mini.tracking import tracker_factory
     from vlt_mini.tracking.presets import PRESETS, hyper_parameters
     from vlt_mini.io import check_output_folder
-    from vlt_mini.tracking.runner import run_tracker, summarize_speed
+    from vlt_mini.tracking.runner import check_workers, run_tracker, summarize_speed
 
     if args.no_progress:
         quiet_libraries()
+    check_workers(args.workers)
     trained = args.tracker in ("vlt", "siamcar")
     if not trained:
         for flag, value in (("--checkpoint", args.checkpoint), ("--preset", args.preset),
@@ -88,17 +93,24 @@ def command_run(args) -> None:
         sequences = [dataset[name] for name in wanted]
     check_output_folder(args.out, create=False)
     options = {}
+    device = resolve_device(args.device) if trained else "cpu"
+    if args.workers > 1 and device != "cpu":
+        raise ValueError(f"--workers {args.workers} is for tracking on the CPU (--device {args.device} gives {device}); "
+                         "a GPU tracks one video at a time: use --workers 1")
     if trained:
-        options = dict(checkpoint=args.checkpoint, preset=hyper, device=resolve_device(args.device),
+        options = dict(checkpoint=args.checkpoint, preset=hyper, device=device,
                        use_language=not args.no_language, text_model=args.text_model, fast=not args.reference_path)
     settings = {"preset": preset, "overrides": list(args.overrides)} if trained else {}
+    start = time.perf_counter()
     runs = run_tracker(tracker_factory(args.tracker, **options), sequences, args.out, progress=not args.no_progress,
                        use_language=not args.no_language, description=args.tracker, settings=settings,
-                       overwrite=args.overwrite)
+                       overwrite=args.overwrite, workers=args.workers)
+    wall = time.perf_counter() - start
     speed = summarize_speed(runs)
     skipped = sum(run.skipped for run in runs)
+    overall = f", {speed['frames'] / wall:.1f} frames/s overall with {args.workers} workers" if args.workers > 1 else ""
     print(f"{args.tracker}: {len(runs)} sequences in {args.out} ({skipped} already done); "
-          f"{speed['frames']} frames tracked now at {speed['fps']:.1f} frames/s")
+          f"{speed['frames']} frames tracked now at {speed['fps']:.1f} frames/s{overall}")
 
 
 def command_track(args) -> None:
