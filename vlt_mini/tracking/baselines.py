@@ -23,7 +23,12 @@ class StaticBoxTracker(Tracker):
 
 
 class OpenCVMILTracker(Tracker):
-    """OpenCV's MIL tracker; when it reports a failure the previous box is kept (so every frame gets a box)."""
+    """OpenCV's MIL tracker; when it reports a failure the previous box is kept (so every frame gets a box).
+
+    Its boxes are reproducible from process to process but not from run to run within one: OpenCV's global RNG is
+    seeded at every initialisation, yet some random state inside OpenCV carries over from one MIL tracker to the next,
+    so a video's boxes depend on which videos the process tracked before it (and, with ``vlt-mini run --workers``, on
+    how the videos were shared out)."""
 
     name = "mil"
 
@@ -32,7 +37,7 @@ class OpenCVMILTracker(Tracker):
 
         box = check_init_box(box, frame.shape)
         self.box = box.copy()
-        cv2.setRNGSeed(0)  # MIL samples patches with OpenCV's global RNG: the same start gives the same run
+        cv2.setRNGSeed(0)  # MIL samples patches with OpenCV's global RNG (see the class docstring)
         self._tracker = cv2.TrackerMIL_create()
         x, y, w, h = box
         # OpenCV wants an integer rectangle of at least one pixel.
