@@ -15,6 +15,9 @@ candidates are the same; only float rounding differs).
 
     python benchmarks/bench_training.py --fast-vs-reference --profiles cpu --root data/mini-lasot-cpu --iterations 60
 
+``--fast-threads N`` times the fast settings with N torch threads (e.g. both cores of a laptop) while the reference
+keeps the thread count the process started with (``OMP_NUM_THREADS=1``: one thread, as the study's trainings ran).
+
 ``--optimizers`` trains the tiny network from scratch for a few hundred iterations with SiamCAR's SGD and with AdamW
 (the small profiles' choice) and measures how well each localises on validation pairs: the median distance between
 the score-map peak and the target centre, and the share of pairs within one stride.
@@ -106,7 +109,8 @@ def localisation(model, dataset, pairs: int = 96) -> tuple[float, float]:
     return float(error.median()), float((error <= stride).float().mean())
 
 
-def fast_vs_reference(profile: str, root: Path, windows: int, per_window: int, iterations: int) -> None:
+def fast_vs_reference(profile: str, root: Path, windows: int, per_window: int, iterations: int,
+                      fast_threads: int = 0) -> None:
     """Interleaved throughput of the fast and the reference settings, then a paired run of both."""
     setup = TrainingSetup.for_profile(profile)
     sources = [PairSource(open_dataset("mini-lasot", root, "train"))]
@@ -116,8 +120,12 @@ def fast_vs_reference(profile: str, root: Path, windows: int, per_window: int, i
                               progress=False) for name, flag in settings.items()}
     batches = list(make_pair_loader(next(iter(trainers.values())).dataset, setup.train.batch_size, 4))
     rates: dict[str, list[float]] = {name: [] for name in trainers}
+    reference_threads = torch.get_num_threads()
+    threads = {name: (fast_threads or reference_threads) if flag else reference_threads
+               for name, flag in settings.items()}
     for window in range(windows + 1):  # the first window of each is a warm-up
         for name, trainer in trainers.items():
+            torch.set_num_threads(threads[name])
             start = time.perf_counter()
             for i in range(per_window):
                 trainer.train_step(batches[(window * per_window + i) % len(batches)], trainer.iterations_per_epoch)
@@ -125,7 +133,9 @@ def fast_vs_reference(profile: str, root: Path, windows: int, per_window: int, i
                 rates[name].append(setup.train.batch_size * per_window / (time.perf_counter() - start))
     fast, reference = (rates[name] for name in settings)
     ratio = statistics.median(f / r for f, r in zip(fast, reference))
-    print(f"{profile} vlt batch {setup.train.batch_size}, {torch.get_num_threads()} thread(s): fast "
+    torch.set_num_threads(reference_threads)
+    print(f"{profile} vlt batch {setup.train.batch_size}, threads fast {threads[next(iter(settings))]} / reference "
+          f"{reference_threads}: fast "
           f"{statistics.median(fast):.1f} pairs/s, reference {statistics.median(reference):.1f} pairs/s, "
           f"fast/reference {ratio:.2f}x (median of {windows} interleaved windows of {per_window} iterations)", flush=True)
 
@@ -191,6 +201,8 @@ def main() -> None:
     parser.add_argument("--optimizers", action="store_true", help="compare SGD and AdamW from scratch instead")
     parser.add_argument("--fast-vs-reference", action="store_true",
                         help="time channels-last against NCHW and compare a paired run's loss curves")
+    parser.add_argument("--fast-threads", type=int, default=0,
+                        help="torch threads of the fast settings (--fast-vs-reference; default: the process's)")
     parser.add_argument("--iterations", type=int, default=320, help="iterations per optimizer (--optimizers)")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {args.device}")
@@ -200,7 +212,7 @@ def main() -> None:
             if root is None:
                 root = Path(tempfile.mkdtemp(prefix="bench-mini-lasot-cpu-"))
                 generate_mini_lasot(root, profile="cpu", seed=0, progress=False)
-            fast_vs_reference(profile, root, args.windows, args.per_window, args.iterations)
+            fast_vs_reference(profile, root, args.windows, args.per_window, args.iterations, args.fast_threads)
         return
     if args.optimizers:
         root = args.root
