@@ -111,8 +111,9 @@ def train_side_by_side(runs: dict[str, tuple[str, Path]], data_root: Path, profi
 
 
 def _track_one(name: str, checkpoint: str | None, data_root: str, result_dir: str, threads: int,
-               progress: bool) -> dict:
-    """Run one tracker (a trained network from ``checkpoint``, or the baseline ``name``) over the test split."""
+               progress: bool, workers: int = 1) -> dict:
+    """Run one tracker (a trained network from ``checkpoint``, or the baseline ``name``) over the test split,
+    ``workers`` videos at once (``run_tracker``)."""
     import torch
 
     from vlt_mini.data import open_dataset
@@ -124,25 +125,39 @@ def _track_one(name: str, checkpoint: str | None, data_root: str, result_dir: st
     factory = (tracker_factory("vlt", checkpoint=checkpoint, preset="mini-lasot") if checkpoint is not None
                else tracker_factory(name))
     test = open_dataset("mini-lasot", data_root, "test")
-    return summarize_speed(run_tracker(factory, test, result_dir, progress=progress, description=name))
+    return summarize_speed(run_tracker(factory, test, result_dir, progress=progress, description=name,
+                                       workers=workers))
 
 
 def track_side_by_side(jobs: dict[str, str | None], data_root: Path, results: Path, videos: int,
                        progress: bool) -> dict[str, dict]:
-    """Run the trackers of ``jobs`` (name -> checkpoint or None) two at a time, one thread each; one progress bar."""
+    """Run the trackers of ``jobs`` (name -> checkpoint or None) on two cores with one progress bar: the trained
+    networks two at a time, one thread each, then each baseline (MIL, the slowest) on two videos at once
+    (``run_tracker(workers=2)``), so that no core waits while one tracker finishes alone."""
     from tqdm.auto import tqdm
 
-    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool:
-        futures = {name: pool.submit(_track_one, name, checkpoint, str(data_root), str(results / name), 1, False)
-                   for name, checkpoint in jobs.items()}
-        with tqdm(total=videos * len(jobs), desc="tracking", unit="video", disable=not progress) as bar:
+    networks = [name for name, checkpoint in jobs.items() if checkpoint is not None]
+    baselines = [name for name, checkpoint in jobs.items() if checkpoint is None]
+    futures = {}
+    with ProcessPoolExecutor(max_workers=2, mp_context=get_context("spawn")) as pool, \
+            tqdm(total=videos * len(jobs), desc="tracking", unit="video", disable=not progress) as bar:
+        def wait() -> None:
             while not all(f.done() for f in futures.values()):
                 time.sleep(1.0)
                 bar.n = sum(len(list((results / name).glob("*_time.txt"))) for name in jobs)
                 bar.refresh()
-            bar.n = bar.total
-            bar.refresh()
-        return {name: future.result() for name, future in futures.items()}
+            for future in futures.values():
+                future.result()  # a failed tracker stops the demo here, with its error
+
+        for name in networks:
+            futures[name] = pool.submit(_track_one, name, jobs[name], str(data_root), str(results / name), 1, False)
+        wait()
+        for name in baselines:
+            futures[name] = pool.submit(_track_one, name, None, str(data_root), str(results / name), 1, False, 2)
+            wait()
+        bar.n = bar.total
+        bar.refresh()
+    return {name: futures[name].result() for name in jobs}
 
 
 def run_demo(out: str | Path = "runs/demo", profile: str = "cpu", seed: int = 0, progress: bool = True,
