@@ -169,8 +169,9 @@ def run_tracker(
                 finished_runs = _track_in_processes(make_tracker, pending, use_language, workers)
             else:
                 finished_runs = _track_in_turn(make_tracker, pending, use_language, bar)
+            by_name = {sequence.name: sequence for sequence in pending}
             for run in finished_runs:
-                sequence = next(s for s in pending if s.name == run.name)
+                sequence = by_name[run.name]
                 boxes_file, times_file = result_files(out_dir, sequence.name)
                 atomic_write_text(times_file, "".join(f"{t:.6f}\n" for t in run.frame_times))
                 atomic_write_text(boxes_file, format_boxes(run.boxes))
@@ -200,10 +201,10 @@ def _track_in_processes(make_tracker, sequences, use_language, workers):
     that no worker is left with a long one at the end."""
     import multiprocessing
 
-    order = sorted(range(len(sequences)), key=lambda index: -len(sequences[index]))
-    _FORKED_JOB.update(make_tracker=make_tracker, sequences=sequences, use_language=use_language)
     import cv2
 
+    order = sorted(range(len(sequences)), key=lambda index: -len(sequences[index]))
+    _FORKED_JOB.update(make_tracker=make_tracker, sequences=sequences, use_language=use_language)
     opencv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
