@@ -43,12 +43,22 @@ def test_static_tracker_writes_toolkit_files(tmp_path):
     assert summarize_speed(runs)["frames"] == 11
 
 
+def _mil_boxes_in_a_fresh_process(folder: Path) -> tuple[np.ndarray, np.ndarray]:
+    sequence = moving_square_video(folder / "video", frames=10, step=2)
+    return run_tracker(OpenCVMILTracker, [sequence], folder / "mil", progress=False)[0].boxes, sequence.ground_truth
+
+
 def test_mil_tracker_follows_a_moving_square(tmp_path):
-    sequence = moving_square_video(tmp_path / "video", frames=10, step=2)
-    boxes = run_tracker(OpenCVMILTracker, [sequence], tmp_path / "mil", progress=False)[0].boxes
-    centre_error = np.abs((boxes[:, 0] + boxes[:, 2] / 2) - (sequence.ground_truth[:, 0] + 10))
+    # In a fresh process: OpenCV's MIL carries random state from one tracker to the next (see its docstring), so in
+    # the test process its boxes would depend on which tests tracked with MIL before this one.
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+        boxes, ground_truth = pool.submit(_mil_boxes_in_a_fresh_process, tmp_path).result()
+    centre_error = np.abs((boxes[:, 0] + boxes[:, 2] / 2) - (ground_truth[:, 0] + 10))
     assert centre_error[-1] < 8, f"MIL lost the square: centre errors {centre_error}"
-    static_error = abs(sequence.ground_truth[0, 0] - sequence.ground_truth[-1, 0])
+    static_error = abs(ground_truth[0, 0] - ground_truth[-1, 0])
     assert centre_error[-1] < static_error
 
 
