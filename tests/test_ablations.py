@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import csv
+import json
 
 import numpy as np
 import pytest
 
-from vlt_mini.experiments.ablations import (CANDIDATE_SOURCES, GENERIC_SENTENCE, TABLE_ROWS, TABLES, override_key,
+from vlt_mini.experiments.ablations import (CANDIDATE_SOURCES, GENERIC_SENTENCE, PAPER_TABLES, TABLE_ROWS, TABLES,
+                                compare_rows, comparison_rows, format_directions, override_key,
                                 replace_sentences, resolve_candidates, select_rows, training_overrides,
                                 training_setup)
 from vlt_mini.cli import main
@@ -24,7 +26,10 @@ def test_every_row_has_the_same_budget_and_a_paper_row():
     recipes = set()
     for table in TABLES:
         rows = TABLE_ROWS[table]
-        assert {row.paper_row for row in rows} == {row.row for row in ablation_table(table)}
+        if table in PAPER_TABLES:
+            assert {row.paper_row for row in rows} == {row.row for row in ablation_table(table)}
+        else:
+            assert {row.paper_row for row in rows} == {None}
         assert len({row.slug for row in rows}) == len(rows)
         for row in rows:
             assert row.training.kind in ("siamcar", "vlt") and row.training.candidate in CANDIDATE_SOURCES
@@ -76,6 +81,69 @@ def test_candidates_fall_back_to_the_official_one(tmp_path):
     assert given["searched"][0] == Candidate.load(searched) and given["symmetric"][0] == Candidate.load(symmetric)
     with pytest.raises(ValueError, match="not a symmetric candidate"):
         resolve_candidates(None, searched)
+
+
+def test_the_search_check_compares_the_searched_candidate_with_vlt_scar_and_a_random_one(tmp_path):
+    import random
+
+    from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
+
+    rows = {row.slug: row for row in TABLE_ROWS["search"]}
+    assert {slug: row.training.candidate for slug, row in rows.items()} == {
+        "searched": "searched", "vlt-scar": "official", "random": "random"}
+    searched = Candidate.sample(7).save(tmp_path / "best.json")
+    candidates = resolve_candidates(searched)
+    assert candidates["official"][0] == VLT_SCAR_CANDIDATE and candidates["searched"][0] == Candidate.load(searched)
+    assert candidates["random"][0] == Candidate.sample(random.Random(0)) == resolve_candidates()["random"][0]
+    assert candidates["random"][0] != VLT_SCAR_CANDIDATE
+    # the same network and recipe for the three: only the candidate differs
+    assert len({repr(training_setup(row.training, "cpu")) for row in rows.values()}) == 1
+    assert training_setup(rows["vlt-scar"].training, "cpu") == training_setup(_row("3", "modamixer-ass").training,
+                                                                                "cpu")
+
+    # no paper difference: the verdict reads the interval against "the first row does not lose"
+    runs = [{"row": row, "seed": seed, "suc": suc} for seed in range(3)
+            for row, suc in (("searched", 40 + seed), ("vlt-scar", 30 + seed), ("random", 50 + seed))]
+    per_video = {(run["row"], run["seed"], video): run["suc"] + offset for run in runs
+                 for video, offset in (("a", -1.0), ("b", 0.0), ("c", 1.5))}
+    comparisons = {(c["row"], c["reference"]): c for c in compare_rows("search", runs, per_video, resamples=500)}
+    assert set(comparisons) == {("searched", "vlt-scar"), ("searched", "random"), ("vlt-scar", "random")}
+    assert comparisons["searched", "vlt-scar"]["paper_delta"] is None
+    assert comparisons["searched", "vlt-scar"]["delta_mean"] == pytest.approx(10)
+    assert comparisons["searched", "vlt-scar"]["verdict"] == "reproduces"
+    assert comparisons["searched", "random"]["verdict"] == "opposite"
+    assert "| search | the candidate found by `vlt-mini search` vs the official VLT_SCAR candidate | – | +10.0" in (
+        format_directions(list(comparisons.values())))
+    assert {row["paper_delta"] for row in comparison_rows(list(comparisons.values()))} == {""}
+
+
+def test_the_search_check_needs_a_searched_candidate(tmp_path, capsys):
+    assert main(["ablate", "--table", "5c,search", "--out", str(tmp_path / "out"), "--profile", "tiny"]) == 2
+    assert "--table search needs --candidate" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # refused before any work
+    from vlt_mini.experiments.ablation_runs import run_ablation
+
+    with pytest.raises(ValueError, match="needs --candidate"):
+        run_ablation("search", tmp_path / "out", "tiny")
+
+
+def test_ablate_the_search_check_end_to_end(tiny_mini_lasot, tmp_path):
+    from vlt_mini.models.candidate import Candidate
+
+    best = Candidate.sample(11).save(tmp_path / "best_candidate.json")
+    out = tmp_path / "ablations"
+    assert main(["ablate", "--table", "search", "--candidate", str(best), "--profile", "tiny", "--seeds", "1",
+                 "--root", str(tiny_mini_lasot), "--out", str(out), "--device", "cpu", "--no-progress", *FAST]) == 0
+    trained = {slug: json.loads((out / "tablesearch" / slug / "seed0" / "setup.json").read_text())["training"]
+               for slug in ("searched", "vlt-scar", "random")}
+    assert trained["searched"]["candidate"] == Candidate.load(best).to_dict()
+    assert len({json.dumps(record["candidate"]) for record in trained.values()}) == 3
+    markdown = (out / "tablesearch" / "table.md").read_text()
+    assert markdown.startswith("# The search check on") and "The paper has no such table" in markdown
+    comparisons = list(csv.DictReader((out / "comparisons.csv").open()))
+    assert [c["comparison"] for c in comparisons] == ["searched vs vlt-scar", "searched vs random",
+                                                      "vlt-scar vs random"]
+    assert {c["paper_delta"] for c in comparisons} == {""} and "| search |" in (out / "directions.md").read_text()
 
 
 def test_replaced_sentences_reach_the_tracker(tiny_mini_lasot, tmp_path):

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Sequence
 
 from vlt_mini.experiments.ablations import (METRICS, SETUP_NAME, TABLE_MD, TABLE_ROWS, TABLES, Row, Training,
-                                check_table, default_root, replace_sentences, resolve_candidates, select_rows,
+                                check_candidate_for_table, check_table, default_root, replace_sentences, resolve_candidates, select_rows,
                                 summarize, tracker_preset, training_overrides, training_setup, write_directions,
                                 write_tables)
 
@@ -220,10 +220,11 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
     if not seeds or min(seeds) < 0:
         raise ValueError(f"seeds: give a count >= 1 or seeds >= 0, got {seeds}")
     selected = select_rows(table, rows)
+    check_candidate_for_table(table, candidate)
     for row in TABLE_ROWS[table]:
         training_setup(row.training, profile, overrides)  # bad overrides fail before any work
     candidates = resolve_candidates(candidate, symmetric_candidate)
-    notes = [candidates[source][1] for source in ("searched", "symmetric")  # "fixed" is in the table's notes
+    notes = [candidates[source][1] for source in ("searched", "symmetric", "official", "random")  # "fixed": notes
              if any(row.training.candidate == source for row in TABLE_ROWS[table])]
     for note in notes:
         print(f"table {table}: {note}")

@@ -1,4 +1,4 @@
-"""The paper's ablations (Tables 3, 4, 5a–c and 8a) as declarative rows, and their results tables.
+"""The paper's ablations (Tables 3, 4, 5a–c and 8a) and the search check as declarative rows, and their results tables.
 
 Every row names a training (model kind, where its candidate comes from, config overrides) and a test-time setting
 (the sentence given, withheld, or replaced), and the paper's row it stands for. Every training uses the profile's
@@ -24,6 +24,10 @@ Stand-ins where mini-LaSOT or this project differ from the paper (also printed u
   candidate's template path and mixer ops used for both branches (a stand-in, not a symmetric search's result).
 - Tables 5 use the 0-tensor network (the paper: its template setting): with every training pair carrying a sentence
   the no-sentence token is never used, and the reference row is then the same training as Table 3's last row.
+- "search" is not a table of the paper but the check its Sec. 3.2 rests on: the candidate found by ``vlt-mini search``
+  (``--candidate``, required), the official VLT_SCAR candidate and a random candidate (``Candidate.sample`` with seed
+  ``RANDOM_CANDIDATE_SEED``), each trained from scratch with the same recipe. The paper reports no such difference;
+  the expected direction is that the searched candidate does not lose to either.
 """
 from __future__ import annotations
 
@@ -37,8 +41,10 @@ from typing import Sequence
 
 import numpy as np
 
-TABLES = ("3", "4", "5a", "5b", "5c", "8a")
-CANDIDATE_SOURCES = ("fixed", "searched", "symmetric")
+TABLES = ("3", "4", "5a", "5b", "5c", "8a", "search")
+PAPER_TABLES = ("3", "4", "5a", "5b", "5c", "8a")  # the rest have no row in the paper (``paper_row`` None)
+CANDIDATE_SOURCES = ("fixed", "searched", "symmetric", "official", "random")
+RANDOM_CANDIDATE_SEED = 0
 SENTENCE_MODES = ("own", "other-video", "generic")
 GENERIC_SENTENCE = "an object"
 TABLE4_LANGUAGE_FRACTION = 0.5
@@ -53,7 +59,7 @@ class Training:
 
     slug: str
     kind: str                        # "siamcar" (vision only) or "vlt"
-    candidate: str = "searched"      # "fixed", "searched" or "symmetric" (see the module docstring)
+    candidate: str = "searched"      # one of CANDIDATE_SOURCES (see the module docstring)
     overrides: tuple[str, ...] = ()  # "model.mixer_residual=false", "pairs.language_fraction=0.5", ...
 
 
@@ -64,7 +70,7 @@ class Row:
     slug: str
     setting: str
     training: Training
-    paper_row: int                   # row number in ``published.ablation_table(table)``
+    paper_row: int | None            # row number in ``published.ablation_table(table)``; None: not in the paper
     use_language: bool = True        # False: the tracker gets no sentence (the network's no-sentence token)
     sentence: str = "own"            # "own", "other-video" (another test video's) or "generic" (GENERIC_SENTENCE)
 
@@ -119,6 +125,11 @@ TABLE_ROWS: dict[str, tuple[Row, ...]] = {
             _reference(f"language-{percent}", "model.no_sentence_mode=template",
                        f"pairs.language_fraction={percent / 100}"), index)
         for index, percent in enumerate((50, 75, 100), start=1)),
+    "search": (
+        Row("searched", "the candidate found by `vlt-mini search`", _reference("searched"), None),
+        Row("vlt-scar", "the official VLT_SCAR candidate", Training("vlt-scar", "vlt", "official"), None),
+        Row("random", f"a random candidate (seed {RANDOM_CANDIDATE_SEED})", Training("random", "vlt", "random"), None),
+    ),
 }
 
 TABLE_NOTES: dict[str, tuple[str, ...]] = {
@@ -134,6 +145,9 @@ TABLE_NOTES: dict[str, tuple[str, ...]] = {
     "5b": ("The paper's rows use its template setting; here the 0-tensor network (see Table 5a).",),
     "5c": ("The paper's rows use its template setting; here the 0-tensor network (see Table 5a).",),
     "8a": ("Template setting, as the paper. The pairs that lose their sentence get the template token.",),
+    "search": ("Not a table of the paper: the check behind its search (Sec. 3.2). Every candidate is VLT-mini's "
+               "network with ModaMixer (searched blocks, residual, 0-tensor), trained from scratch with the same "
+               "recipe; the paper reports no such difference, so the paper columns are empty.",),
 }
 
 
@@ -179,6 +193,8 @@ def training_setup(training: Training, profile: str, overrides: Sequence[str] = 
 
 def resolve_candidates(candidate=None, symmetric_candidate=None) -> dict:
     """Candidate source -> (``Candidate``, a note on where it comes from)."""
+    import random
+
     from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
     from vlt_mini.models.supernet import SPOS_IMAGENET_PATH
 
@@ -198,7 +214,17 @@ def resolve_candidates(candidate=None, symmetric_candidate=None) -> dict:
                      "(a stand-in; pass --symmetric-candidate from `vlt-mini search --symmetric`)")
     fixed = (Candidate.symmetric(SPOS_IMAGENET_PATH, (0, 0, 0, 0)),
              "fixed architecture: the SPOS ImageNet path for both branches, Shuffle 3×3 ModaMixer blocks")
-    return {"fixed": fixed, "searched": searched, "symmetric": symmetric}
+    official = (VLT_SCAR_CANDIDATE, "official candidate: VLT_SCAR (the paper's search result)")
+    drawn = (Candidate.sample(random.Random(RANDOM_CANDIDATE_SEED)),
+             f"random candidate: Candidate.sample(random.Random({RANDOM_CANDIDATE_SEED}))")
+    return {"fixed": fixed, "searched": searched, "symmetric": symmetric, "official": official, "random": drawn}
+
+
+def check_candidate_for_table(table: str, candidate) -> None:
+    """The search check compares a search's result with VLT_SCAR: without ``--candidate`` it would compare VLT_SCAR
+    with itself."""
+    if table == "search" and candidate is None:
+        raise ValueError("--table search needs --candidate (the best_candidate.json of `vlt-mini search`)")
 
 
 def replace_sentences(sequences, mode: str) -> list:
@@ -252,7 +278,7 @@ def summarize(table: str, runs: list[dict]) -> list[dict]:
     """One dict per row of the table: our mean / std over seeds, and the paper's LaSOT numbers."""
     from vlt_mini.evaluation.published import ablation_table
 
-    paper = {row.row: row for row in ablation_table(table)}
+    paper = {row.row: row for row in ablation_table(table)} if table in PAPER_TABLES else {}
     summary = []
     for row in TABLE_ROWS[table]:
         mine = sorted((run for run in runs if run["row"] == row.slug), key=lambda run: run["seed"])
@@ -260,9 +286,10 @@ def summarize(table: str, runs: list[dict]) -> list[dict]:
                  "seeds": " ".join(str(run["seed"]) for run in mine)}
         for key, _ in METRICS:
             entry[f"{key}_mean"], entry[f"{key}_std"] = _mean_std([run[key] for run in mine])
-        published = paper[row.paper_row]
-        entry.update(paper_row=row.paper_row, paper_setting=published.setting, paper_suc=published.lasot_suc,
-                     paper_norm_prec=published.lasot_pnorm, paper_prec=published.lasot_p)
+        published = paper.get(row.paper_row)
+        entry.update(paper_row=row.paper_row, paper_setting=published and published.setting,
+                     paper_suc=published and published.lasot_suc, paper_norm_prec=published and published.lasot_pnorm,
+                     paper_prec=published and published.lasot_p)
         summary.append(entry)
     return summary
 
@@ -287,20 +314,23 @@ def format_markdown(table: str, summary: list[dict], profile: str, dataset: str,
                     notes: Sequence[str] = (), command: str | None = None, budget: str | None = None) -> str:
     from vlt_mini.evaluation.report import dataset_title
 
-    lines = [f"# Table {table} on {dataset_title(dataset, test.split)} ({profile} profile)", ""]
+    title = f"Table {table}" if table in PAPER_TABLES else f"The {table} check"
+    lines = [f"# {title} on {dataset_title(dataset, test.split)} ({profile} profile)", ""]
     if command:
         lines += [f"Command: `{command}`", ""]
     recipe = f" ({budget})" if budget else ""
+    paper = (f"Paper: LaSOT test set (Guo et al., NeurIPS 2022, Table {table})." if table in PAPER_TABLES
+             else "The paper has no such table (see the notes).")
     lines += [f"Ours: {len(test)} test videos, mean ± sample std over training seeds {', '.join(map(str, seeds))}, "
-              f"percent; every row trained with the {profile} profile's recipe{recipe}. Paper: LaSOT test set "
-              f"(Guo et al., NeurIPS 2022, Table {table}).", "",
+              f"percent; every row trained with the {profile} profile's recipe{recipe}. {paper}", "",
               "| row | seeds | SUC | P_norm | P | paper SUC | paper P_norm | paper P | paper row |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for entry in summary:
         ours = [_cell(entry[f"{key}_mean"], entry[f"{key}_std"]) for key, _ in METRICS]
         paper = [_cell(entry[f"paper_{key}"], None) for key, _ in METRICS]
+        paper_row = "–" if entry["paper_row"] is None else f"{entry['paper_row']}: {entry['paper_setting']}"
         lines.append(f"| {entry['setting']} | {entry['seeds'] or '–'} | {' | '.join(ours)} | {' | '.join(paper)} | "
-                     f"{entry['paper_row']}: {entry['paper_setting']} |")
+                     f"{paper_row} |")
     lines += ["", "Notes:", ""] + [f"- {note}" for note in [*TABLE_NOTES[table], *notes]]
     return "\n".join(lines) + "\n"
 
@@ -335,6 +365,7 @@ COMPARISONS: dict[str, tuple[tuple[str, str], ...]] = {
     "5b": (("searched-block", "fixed-shuffle-block"),),
     "5c": (("with-residual", "without-residual"),),
     "8a": (("language-75", "language-50"), ("language-100", "language-50")),
+    "search": (("searched", "vlt-scar"), ("searched", "random"), ("vlt-scar", "random")),
 }
 
 
@@ -343,11 +374,14 @@ def compare_rows(table: str, runs: Sequence[dict], per_video: dict | None = None
     seed and, where ``per_video`` (``read_per_video``) has both rows' per-video SUC, by video; with the 95 % interval
     of a hierarchical bootstrap (seeds, then videos within a seed) and its ``verdict`` (``reproduces`` / ``opposite``
     / ``inconclusive``, ``vlt_mini.evaluation.statistics``). Without per-video scores the bootstrap resamples seeds
-    only (``videos`` 0), and needs 2 seeds for an interval. Comparisons without a common seed are left out."""
+    only (``videos`` 0), and needs 2 seeds for an interval. Comparisons without a common seed are left out. Where the
+    paper has no difference (``paper_delta`` None) the verdict reads the interval against a positive one: the row
+    is expected not to lose to its reference."""
     from vlt_mini.evaluation.published import ablation_table
     from vlt_mini.evaluation.statistics import hierarchical_bootstrap, paired_differences, verdict
 
-    paper = {row.row: row.lasot_suc for row in ablation_table(check_table(table))}
+    paper = ({row.row: row.lasot_suc for row in ablation_table(table)} if check_table(table) in PAPER_TABLES
+             else {})
     rows = {row.slug: row for row in TABLE_ROWS[table]}
     suc = {(run["row"], int(run["seed"])): float(run["suc"]) for run in runs}
     per_video = per_video or {}
@@ -357,7 +391,8 @@ def compare_rows(table: str, runs: Sequence[dict], per_video: dict | None = None
         if not seeds:
             continue
         deltas = [suc[slug, seed] - suc[reference, seed] for seed in seeds]
-        paper_delta = paper[rows[slug].paper_row] - paper[rows[reference].paper_row]
+        paper_delta = (paper[rows[slug].paper_row] - paper[rows[reference].paper_row]
+                       if rows[slug].paper_row is not None else None)
         videos, low, high = 0, None, None
         ours = {(seed, video): value for (row, seed, video), value in per_video.items() if row == slug}
         theirs = {(seed, video): value for (row, seed, video), value in per_video.items() if row == reference}
@@ -374,7 +409,8 @@ def compare_rows(table: str, runs: Sequence[dict], per_video: dict | None = None
             "reference_setting": rows[reference].setting, "paper_delta": paper_delta,
             "delta_mean": statistics.mean(deltas), "delta_std": statistics.stdev(deltas) if len(deltas) > 1 else None,
             "deltas": deltas, "seeds": seeds, "videos": videos, "ci_low": low, "ci_high": high,
-            "verdict": "inconclusive" if low is None else verdict(paper_delta, low, high)})
+            "verdict": "inconclusive" if low is None else verdict(1.0 if paper_delta is None else paper_delta, low,
+                                                                  high)})
     return comparisons
 
 
@@ -417,7 +453,8 @@ def format_directions(comparisons: Sequence[dict]) -> str:
         per_seed = ", ".join(f"{delta:+.1f}" for delta in entry["deltas"])
         interval = "–" if entry["ci_low"] is None else f"[{entry['ci_low']:+.1f}, {entry['ci_high']:+.1f}]"
         lines.append(f"| {entry['table']} | {entry['setting']} vs {entry['reference_setting']} | "
-                     f"{entry['paper_delta']:+.1f} | {_cell(entry['delta_mean'], entry['delta_std'], signed=True)} | "
+                     f"{_cell(entry['paper_delta'], None, signed=True)} | "
+                     f"{_cell(entry['delta_mean'], entry['delta_std'], signed=True)} | "
                      f"{interval} | {len(entry['seeds'])} × {entry['videos'] or '–'} | {per_seed} | "
                      f"{entry['verdict']} |")
     return "\n".join(lines) + "\n"
@@ -425,7 +462,8 @@ def format_directions(comparisons: Sequence[dict]) -> str:
 
 def comparison_rows(comparisons: Sequence[dict]) -> list[dict]:
     """``compare_rows`` results as rows of ``comparisons.csv`` (``vlt_mini.evaluation.statistics``)."""
-    return [{"table": e["table"], "comparison": f"{e['row']} vs {e['reference']}", "paper_delta": e["paper_delta"],
+    return [{"table": e["table"], "comparison": f"{e['row']} vs {e['reference']}",
+             "paper_delta": "" if e["paper_delta"] is None else e["paper_delta"],
              "delta": e["delta_mean"], "ci_low": "" if e["ci_low"] is None else e["ci_low"],
              "ci_high": "" if e["ci_high"] is None else e["ci_high"], "seeds": len(e["seeds"]),
              "videos": e["videos"], "verdict": e["verdict"]} for e in comparisons]
@@ -461,7 +499,8 @@ def directions_figure(comparisons: Sequence[dict]):
     figure = Figure(figsize=(8, 0.45 * len(comparisons) + 1.9))
     ax = figure.add_subplot()
     for y, entry in enumerate(comparisons):
-        ax.barh(y - 0.2, entry["paper_delta"], height=0.35, color="#9e9e9e", label="paper (LaSOT)" if y == 0 else None)
+        ax.barh(y - 0.2, entry["paper_delta"] or 0.0, height=0.35, color="#9e9e9e",
+                label="paper (LaSOT)" if y == 0 else None)
         colour = {"reproduces": "#2ca02c", "opposite": "#d62728"}.get(entry["verdict"], "#ff7f0e")
         ax.barh(y + 0.2, entry["delta_mean"], height=0.35, color=colour, alpha=0.8,
                 label="ours (mean, 95 % CI; colour = verdict)" if y == 0 else None)
@@ -470,7 +509,8 @@ def directions_figure(comparisons: Sequence[dict]):
         ax.plot(entry["deltas"], [y + 0.2] * len(entry["deltas"]), "k.", markersize=5)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(comparisons)))
-    ax.set_yticklabels([f"T{e['table']}: {e['row']} − {e['reference']}" for e in comparisons], fontsize=8)
+    ax.set_yticklabels([f"{'T' if e['table'] in PAPER_TABLES else ''}{e['table']}: {e['row']} − {e['reference']}"
+                        for e in comparisons], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("ΔSUC (points); dots: our seeds")
     # above the plot: inside it the legend covers a comparison's bars

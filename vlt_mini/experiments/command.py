@@ -3,6 +3,7 @@ accuracy study, ``run_study``) and ``vlt-mini demo`` (the main job: mini-LaSOT, 
 folder).
 
     vlt-mini ablate --table 3,4,5a,5b,5c --profile cpu --seeds 3 --out runs/ablations
+    vlt-mini ablate --table search --candidate runs/search/best_candidate.json --profile cpu --seeds 3 --out runs/ablations
     vlt-mini ablate --table 5c --profile tiny --seeds 1 --out /tmp/ablate train.epochs=1 pairs.samples_per_epoch=16
     vlt-mini demo --out runs/demo [--profile cpu]
 
@@ -44,7 +45,7 @@ def add_ablate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--root", type=Path, default=None,
                         help="dataset root (mini-LaSOT default: data/mini-lasot-<profile>-seed0, generated if missing)")
     parser.add_argument("--candidate", type=Path, default=None, help="searched candidate (a search's "
-                        "best_candidate.json; default: the official VLT_SCAR candidate)")
+                        "best_candidate.json; default: the official VLT_SCAR candidate; --table search needs it)")
     parser.add_argument("--symmetric-candidate", type=Path, default=None,
                         help="Table 5a: best_candidate.json of `vlt-mini search --symmetric`")
     parser.add_argument("--reuse", type=Path, action="append", default=[], metavar="DIR",
@@ -125,7 +126,7 @@ def format_command(args) -> str:
 def command_ablate(args) -> None:
     from vlt_mini.arguments import quiet_libraries
     from vlt_mini.experiments.ablation_runs import run_ablation
-    from vlt_mini.experiments.ablations import write_directions
+    from vlt_mini.experiments.ablations import check_candidate_for_table, write_directions
 
     if args.no_progress:
         quiet_libraries()
@@ -133,6 +134,8 @@ def command_ablate(args) -> None:
         raise ValueError(f"--seeds must be >= 1, got {args.seeds}")
     rows = [name.strip() for name in args.rows.split(",") if name.strip()] if args.rows else None
     tables = args.table
+    for table in tables:
+        check_candidate_for_table(table, args.candidate)
     if rows:
         known = {row.slug for table in tables for row in TABLE_ROWS[table]}
         if set(rows) - known:
