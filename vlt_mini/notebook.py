@@ -16,7 +16,7 @@ from pathlib import Path
 from vlt_mini.io import data_dir, project_root
 
 REPOSITORY_URL = "https://github.com/vlt-mini/vlt-mini"  # where the notebooks' install cell and Colab links point
-COMMITTED_RESULTS = "results/ablations-cpu"  # the measured cpu tables shipped with the checkout
+COMMITTED_RESULTS = "results/ablations-cpu-v2"  # the measured cpu tables shipped with the checkout
 
 
 def default_notebook_profile() -> str:

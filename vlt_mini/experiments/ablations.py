@@ -485,7 +485,9 @@ def write_directions(out_dir) -> Path | None:
             "by training seed and test video (paper: LaSOT). 95 % CI: percentile interval of a hierarchical "
             "bootstrap, seeds resampled, then videos within each seed (`vlt_mini.evaluation.statistics`); where "
             "per-video scores were not recorded (× –), seeds only. Verdict: \"reproduces\" when the interval excludes "
-            "0 on the paper's side, \"opposite\" when it excludes 0 on the other side, else \"inconclusive\".\n\n"
+            "0 on the paper's side, \"opposite\" when it excludes 0 on the other side, else \"inconclusive\". Where the "
+            "paper has no difference (–: the search check), the paper's side is taken to be positive (the first "
+            "does not lose to the second).\n\n"
             + format_directions(comparisons))
     atomic_write_text(out_dir / "directions.md", text)
     write_comparisons(out_dir / COMPARISONS_CSV, comparison_rows(comparisons))
