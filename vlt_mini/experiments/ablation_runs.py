@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Sequence
 
 from vlt_mini.experiments.ablations import (METRICS, SETUP_NAME, TABLE_MD, TABLE_ROWS, TABLES, Row, Training,
-                                check_candidate_for_table, check_table, default_root, replace_sentences, resolve_candidates, select_rows,
-                                summarize, tracker_preset, training_overrides, training_setup, write_directions,
-                                write_tables)
+                                check_candidate_for_table, check_table, default_root, replace_sentences,
+                                resolve_candidates, select_rows, summarize, tracker_preset, training_overrides,
+                                training_setup, write_directions, write_tables)
 
 
 class _Models:
@@ -224,8 +224,8 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
     for row in TABLE_ROWS[table]:
         training_setup(row.training, profile, overrides)  # bad overrides fail before any work
     candidates = resolve_candidates(candidate, symmetric_candidate)
-    notes = [candidates[source][1] for source in ("searched", "symmetric", "official", "random")  # "fixed": notes
-             if any(row.training.candidate == source for row in TABLE_ROWS[table])]
+    sources = dict.fromkeys(row.training.candidate for row in TABLE_ROWS[table])
+    notes = [candidates[source][1] for source in sources if source != "fixed"]  # "fixed" is in the table's notes
     for note in notes:
         print(f"table {table}: {note}")
     root = default_root(dataset, root, profile, progress)

@@ -1,4 +1,4 @@
-"""The paper's ablations (Tables 3, 4, 5a–c and 8a) and the search check as declarative rows, and their results tables.
+"""The paper's ablations (Tables 3, 4, 5a–c, 8a) and the search check as declarative rows, and their results tables.
 
 Every row names a training (model kind, where its candidate comes from, config overrides) and a test-time setting
 (the sentence given, withheld, or replaced), and the paper's row it stands for. Every training uses the profile's
@@ -274,11 +274,16 @@ def _mean_std(values: list[float]) -> tuple[float | None, float | None]:
     return statistics.mean(values), statistics.stdev(values) if len(values) > 1 else None
 
 
-def summarize(table: str, runs: list[dict]) -> list[dict]:
-    """One dict per row of the table: our mean / std over seeds, and the paper's LaSOT numbers."""
+def paper_rows(table: str) -> dict:
+    """The paper's rows of ``table`` (``published.ablation_table``) by row number; none for the search check."""
     from vlt_mini.evaluation.published import ablation_table
 
-    paper = {row.row: row for row in ablation_table(table)} if table in PAPER_TABLES else {}
+    return {row.row: row for row in ablation_table(table)} if table in PAPER_TABLES else {}
+
+
+def summarize(table: str, runs: list[dict]) -> list[dict]:
+    """One dict per row of the table: our mean / std over seeds, and the paper's LaSOT numbers."""
+    paper = paper_rows(table)
     summary = []
     for row in TABLE_ROWS[table]:
         mine = sorted((run for run in runs if run["row"] == row.slug), key=lambda run: run["seed"])
@@ -377,11 +382,9 @@ def compare_rows(table: str, runs: Sequence[dict], per_video: dict | None = None
     only (``videos`` 0), and needs 2 seeds for an interval. Comparisons without a common seed are left out. Where the
     paper has no difference (``paper_delta`` None) the verdict reads the interval against a positive one: the row
     is expected not to lose to its reference."""
-    from vlt_mini.evaluation.published import ablation_table
     from vlt_mini.evaluation.statistics import hierarchical_bootstrap, paired_differences, verdict
 
-    paper = ({row.row: row.lasot_suc for row in ablation_table(table)} if check_table(table) in PAPER_TABLES
-             else {})
+    paper = paper_rows(check_table(table))
     rows = {row.slug: row for row in TABLE_ROWS[table]}
     suc = {(run["row"], int(run["seed"])): float(run["suc"]) for run in runs}
     per_video = per_video or {}
@@ -391,8 +394,8 @@ def compare_rows(table: str, runs: Sequence[dict], per_video: dict | None = None
         if not seeds:
             continue
         deltas = [suc[slug, seed] - suc[reference, seed] for seed in seeds]
-        paper_delta = (paper[rows[slug].paper_row] - paper[rows[reference].paper_row]
-                       if rows[slug].paper_row is not None else None)
+        paper_delta = (paper[rows[slug].paper_row].lasot_suc - paper[rows[reference].paper_row].lasot_suc
+                       if paper else None)
         videos, low, high = 0, None, None
         ours = {(seed, video): value for (row, seed, video), value in per_video.items() if row == slug}
         theirs = {(seed, video): value for (row, seed, video), value in per_video.items() if row == reference}
