@@ -78,6 +78,28 @@ def test_channel_split_matches_official_shuffle():
         channel_split(torch.randn(1, 6, 2, 2))
 
 
+@pytest.mark.parametrize("memory_format", [torch.contiguous_format, torch.channels_last])
+def test_channel_split_gradients_match_official_in_both_layouts(memory_format):
+    # channels-last inputs take a custom autograd function (one interleaving write in the backward); values,
+    # gradients and the output layout must be those of the official shuffle
+    x = torch.randn(3, 24, 5, 7).contiguous(memory_format=memory_format)
+    grads = torch.randn(3, 12, 5, 7), torch.randn(3, 12, 5, 7)
+    results = []
+    for split in (channel_split, _official_channel_shuffle):
+        leaf = x.clone().requires_grad_()
+        halves = split(leaf)
+        sum((half * grad).sum() for half, grad in zip(halves, grads)).backward()
+        results.append((*halves, leaf.grad))
+    for ours, official in zip(*results):
+        assert torch.equal(ours, official)
+    if memory_format is torch.channels_last:
+        assert all(half.is_contiguous(memory_format=torch.channels_last) for half in results[0][:2])
+    leaf = x.clone().requires_grad_()
+    channel_split(leaf)[1].sum().backward()  # one half unused: its gradient is zero
+    assert torch.equal(leaf.grad[:, 0::2], torch.zeros(3, 12, 5, 7)) and torch.equal(leaf.grad[:, 1::2],
+                                                                                  torch.ones(3, 12, 5, 7))
+
+
 @pytest.mark.parametrize("op", [0, 1, 2, 3])
 def test_block_structure(op):
     block = make_choice_block(op, 16, 32).eval()  # stride 1, split
