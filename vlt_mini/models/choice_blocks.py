@@ -46,8 +46,9 @@ def channel_split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 class _ChannelsLastSplit(torch.autograd.Function):
     """``channel_split`` of a channels-last tensor: the even and odd channels as two dense channels-last tensors, and
     a backward that interleaves the two gradients in one write. Indexing a (B, C/2, 2, H, W) view gives the same
-    values, but on channels-last tensors its backward (two full-size zero fills, two strided copies and an add) makes
-    the training step about a tenth slower on the CPU (``benchmarks/bench_training.py --fast-vs-reference``)."""
+    values, but on channels-last tensors it hands strided halves to the convolutions and its backward does two
+    full-size zero fills, two strided copies and an add: the ``cpu`` training step was about 5 % slower
+    (``benchmarks/bench_training.py --fast-vs-reference``). Autograd passes an unused half's gradient as zeros."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -56,11 +57,9 @@ class _ChannelsLastSplit(torch.autograd.Function):
         return tuple(pairs[..., j].permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last) for j in (0, 1))
 
     @staticmethod
-    def backward(ctx, grad_even: torch.Tensor | None, grad_odd: torch.Tensor | None) -> torch.Tensor:
-        known = grad_even if grad_even is not None else grad_odd
-        grads = [torch.zeros_like(known) if grad is None else grad for grad in (grad_even, grad_odd)]
-        batch, half, height, width = known.shape
-        pairs = torch.stack([grad.permute(0, 2, 3, 1) for grad in grads], -1)  # (B, H, W, C/2, 2)
+    def backward(ctx, grad_even: torch.Tensor, grad_odd: torch.Tensor) -> torch.Tensor:
+        batch, half, height, width = grad_even.shape
+        pairs = torch.stack((grad_even.permute(0, 2, 3, 1), grad_odd.permute(0, 2, 3, 1)), -1)  # (B, H, W, C/2, 2)
         return pairs.reshape(batch, height, width, 2 * half).permute(0, 3, 1, 2)
 
 
