@@ -15,6 +15,9 @@ candidates are the same; only float rounding differs).
 
     python benchmarks/bench_training.py --fast-vs-reference --profiles cpu --root data/mini-lasot-cpu --iterations 60
 
+``--fast-shards 2 --fast-threads 2`` times the fast settings with each batch split into two shards trained at once,
+one thread each (``train.cpu_shards``, ``vlt_mini/training/cpu_parallel.py``).
+
 ``--fast-threads N`` times the fast settings with N torch threads (e.g. both cores of a laptop) while the reference
 keeps the thread count the process started with (``OMP_NUM_THREADS=1``: one thread, as the study's trainings ran).
 
@@ -110,17 +113,22 @@ def localisation(model, dataset, pairs: int = 96) -> tuple[float, float]:
 
 
 def fast_vs_reference(profile: str, root: Path, windows: int, per_window: int, iterations: int,
-                      fast_threads: int = 0) -> None:
+                      fast_threads: int = 0, fast_shards: int = 1) -> None:
     """Interleaved throughput of the fast and the reference settings, then a paired run of both."""
     setup = TrainingSetup.for_profile(profile)
     sources = [PairSource(open_dataset("mini-lasot", root, "train"))]
-    settings = {"fast (channels-last)": True, "reference (NCHW)": False}
-    trainers = {name: Trainer("vlt", setup.model, dataclasses.replace(setup.train, channels_last_cpu=flag),
+    reference_threads = torch.get_num_threads()
+    fast_name = "fast (channels-last" + (f", {fast_shards} shards)" if fast_shards > 1 else ")")
+    settings = {fast_name: True, "reference (NCHW)": False}
+    shards = {True: fast_shards, False: 1}
+    torch.set_num_threads(fast_threads or reference_threads)  # the shards split the fast threads between them
+    trainers = {name: Trainer("vlt", setup.model, dataclasses.replace(setup.train, channels_last_cpu=flag,
+                                                                      cpu_shards=shards[flag]),
                               setup.pairs, sources, Path(tempfile.mkdtemp(prefix="bench-train-")), device="cpu",
                               progress=False) for name, flag in settings.items()}
+    torch.set_num_threads(reference_threads)
     batches = list(make_pair_loader(next(iter(trainers.values())).dataset, setup.train.batch_size, 4))
     rates: dict[str, list[float]] = {name: [] for name in trainers}
-    reference_threads = torch.get_num_threads()
     threads = {name: (fast_threads or reference_threads) if flag else reference_threads
                for name, flag in settings.items()}
     for window in range(windows + 1):  # the first window of each is a warm-up
@@ -143,8 +151,9 @@ def fast_vs_reference(profile: str, root: Path, windows: int, per_window: int, i
     runs = {**{name: (flag, 0) for name, flag in settings.items()}, "reference, seed 1": (False, 1)}
     for name, (flag, seed) in runs.items():
         samples = iterations * setup.train.batch_size
-        train = dataclasses.replace(setup.train, channels_last_cpu=flag, epochs=1, warmup_epochs=0.5, log_every=1,
-                                    bn_recalibration_batches=0, seed=seed)
+        torch.set_num_threads(threads[fast_name] if flag else reference_threads)  # before the shards' split
+        train = dataclasses.replace(setup.train, channels_last_cpu=flag, cpu_shards=shards[flag], epochs=1,
+                                    warmup_epochs=0.5, log_every=1, bn_recalibration_batches=0, seed=seed)
         trainer = Trainer("vlt", setup.model, train, dataclasses.replace(setup.pairs, samples_per_epoch=samples),
                           sources, Path(tempfile.mkdtemp(prefix="bench-train-paired-")), device="cpu", progress=False)
         losses = []
@@ -201,6 +210,9 @@ def main() -> None:
     parser.add_argument("--optimizers", action="store_true", help="compare SGD and AdamW from scratch instead")
     parser.add_argument("--fast-vs-reference", action="store_true",
                         help="time channels-last against NCHW and compare a paired run's loss curves")
+    parser.add_argument("--fast-shards", type=int, default=1,
+                        help="batch shards of the fast settings, each on its own thread (train.cpu_shards; "
+                             "--fast-vs-reference; give --fast-threads as many threads)")
     parser.add_argument("--fast-threads", type=int, default=0,
                         help="torch threads of the fast settings (--fast-vs-reference; default: the process's)")
     parser.add_argument("--iterations", type=int, default=320, help="iterations per optimizer (--optimizers)")
@@ -212,7 +224,8 @@ def main() -> None:
             if root is None:
                 root = Path(tempfile.mkdtemp(prefix="bench-mini-lasot-cpu-"))
                 generate_mini_lasot(root, profile="cpu", seed=0, progress=False)
-            fast_vs_reference(profile, root, args.windows, args.per_window, args.iterations, args.fast_threads)
+            fast_vs_reference(profile, root, args.windows, args.per_window, args.iterations, args.fast_threads,
+                              args.fast_shards)
         return
     if args.optimizers:
         root = args.root

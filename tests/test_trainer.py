@@ -204,3 +204,47 @@ def test_batch_norm_recalibration_replaces_stale_statistics(sources, tmp_path, e
     assert recalibrate_batch_norm(trainer.model, loader) == 2 and not trainer.model.training
     assert stem_norm.num_batches_tracked == 4  # template and search batches both pass through the Siamese stem
     assert stem_norm.running_var.max() < 1e4 and stem_norm.momentum == 0.1
+
+
+def test_cpu_shards_average_the_per_shard_gradients_and_statistics(sources, tmp_path, encoder):
+    """Two shards on two threads = each half of the batch on its own (per-shard BatchNorm, per-shard loss), averaged."""
+    sharded = _trainer("vlt", sources, tmp_path / "sharded", encoder, batch_size=4, cpu_shards=2)
+    plain = _trainer("vlt", sources, tmp_path / "plain", encoder, batch_size=4)
+    plain.model.load_state_dict(sharded.model.state_dict())
+    replica = sharded.sharded.models[1]
+    assert all(a is b for a, b in zip(sharded.model.parameters(), replica.parameters()))  # tied parameters ...
+    assert all(a.data_ptr() != b.data_ptr() for a, b in zip(sharded.model.buffers(), replica.buffers()))  # own stats
+    batch = next(iter(make_pair_loader(sharded.dataset, 4, 1)))
+    halves = [{k: v[i * 2:(i + 1) * 2] for k, v in batch.items()} for i in (0, 1)]
+    gradients, statistics, losses = [], [], []
+    start = {k: v.clone() for k, v in plain.model.state_dict().items()}
+    for half in halves:  # the reference: each half through the unsharded trainer, from the same state
+        plain.model.load_state_dict(start)
+        plain.optimizer.zero_grad(set_to_none=True)
+        plain.config = dataclasses.replace(plain.config, grad_clip=1e9)
+        record = plain.train_step(half, 0)
+        losses.append(record["total"])
+        gradients.append({n: p.grad.clone() for n, p in plain.model.named_parameters() if p.grad is not None})
+        statistics.append({n: b.clone() for n, b in plain.model.named_buffers() if b.is_floating_point()})
+    sharded.config = dataclasses.replace(sharded.config, grad_clip=1e9)
+    record = sharded.train_step(batch, 0)
+    assert record["total"] == pytest.approx(sum(losses) / 2, rel=1e-5)
+    grads = {n: p.grad for n, p in sharded.model.named_parameters() if p.grad is not None}
+    assert grads.keys() == gradients[0].keys()
+    for name, grad in grads.items():
+        torch.testing.assert_close(grad, (gradients[0][name] + gradients[1][name]) / 2, rtol=1e-4, atol=1e-6)
+    for name, buffer in sharded.model.named_buffers():
+        if buffer.is_floating_point():
+            torch.testing.assert_close(buffer, (statistics[0][name] + statistics[1][name]) / 2)
+
+
+def test_cpu_shards_train_reproducibly_and_refuse_uneven_batches(sources, tmp_path, encoder):
+    small = dict(batch_size=4, samples_per_epoch=8, cpu_shards=2)  # 4 iterations
+    for name in ("a", "b"):
+        _trainer("vlt", sources, tmp_path / name, encoder, **small).train()
+    a, b = (_state_tensors(load_checkpoint(tmp_path / name / "checkpoint_last.pt")) for name in ("a", "b"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(ValueError, match="multiple of cpu_shards"):
+        TrainConfig(batch_size=6, cpu_shards=4)
+    with pytest.raises(ValueError, match="cpu_shards must be >= 1"):
+        TrainConfig(cpu_shards=0)

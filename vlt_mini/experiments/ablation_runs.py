@@ -69,6 +69,14 @@ def _setup_record(training: Training, candidate, setup, profile: str, seed: int,
             "configs": configs, "dataset": dataset, "root": str(Path(root).resolve()) if root else None}
 
 
+def _settled(record: dict) -> dict:
+    """A recorded training with the train settings added since it was written set to what that run did."""
+    from vlt_mini.training.trainer import LEGACY_TRAIN_FIELDS
+
+    configs = record.get("configs", {})
+    return {**record, "configs": {**configs, "train": {**LEGACY_TRAIN_FIELDS, **configs.get("train", {})}}}
+
+
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         return [difference for key in sorted(set(old) | set(new))
@@ -84,7 +92,7 @@ def recorded_setup(seed_dir: Path) -> dict | None:
 def check_setup(seed_dir: Path, record: dict) -> None:
     """Refuse to mix runs: ``seed_dir`` may only continue the same training (same configs, candidate, data)."""
     old = recorded_setup(seed_dir)
-    changed = _differences(old, record) if old is not None else []
+    changed = _differences(_settled(old), _settled(record)) if old is not None else []
     if changed:
         raise ValueError(f"{seed_dir} holds a run with another setup ({'; '.join(changed[:4])}); use another --out "
                          "or remove that folder")
@@ -115,7 +123,7 @@ def find_finished_training(out_root: Path, record: dict, exclude: Path,
         final = path.parent / "train" / FINAL_MODEL_NAME
         if not final.is_file() and setup.get("reused"):  # that folder reused a training itself
             final = Path(os.path.normpath(path.parent / setup["reused"]))
-        if path.parent != exclude and final.is_file() and setup["training"] == record:
+        if path.parent != exclude and final.is_file() and _settled(setup["training"]) == _settled(record):
             return final
     for reuse_dir in reuse_dirs:
         for final in sorted(Path(reuse_dir).rglob(FINAL_MODEL_NAME)):
@@ -123,7 +131,7 @@ def find_finished_training(out_root: Path, record: dict, exclude: Path,
             if not config_path.is_file() or Path(exclude) in final.parents:
                 continue
             try:
-                if _comparable_training_config(json.loads(config_path.read_text())) == record:
+                if _settled(_comparable_training_config(json.loads(config_path.read_text()))) == _settled(record):
                     return final
             except (KeyError, TypeError, IndexError, ValueError):
                 continue  # not a trainer's config.json
@@ -135,7 +143,7 @@ def reusable_results(out_root: Path, record: dict, row: Row, test, exclude: Path
     training in another table's folder under ``out_root``: the tracker is deterministic, tracking again would give the
     same files."""
     for path in sorted(out_root.glob(f"table*/*/seed*/{SETUP_NAME}")):
-        if path.parent == exclude or json.loads(path.read_text())["training"] != record:
+        if path.parent == exclude or _settled(json.loads(path.read_text())["training"]) != _settled(record):
             continue
         for other in TABLE_ROWS.get(path.parents[2].name.removeprefix("table"), ()):
             results = path.parent / "results" / other.slug
@@ -245,7 +253,8 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
             record = _setup_record(training, candidate_value, training_setup(training, profile, overrides, seed),
                                    profile, seed, dataset, root)
             if not wanted:  # rows not asked for: in the table if an earlier run of the same setup finished them
-                done = recorded_setup(seed_dir) == record
+                recorded = recorded_setup(seed_dir)
+                done = recorded is not None and _settled(recorded) == _settled(record)
                 for row in members:
                     results = seed_dir / "results" / row.slug
                     if done and results_complete(results, test):

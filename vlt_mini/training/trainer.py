@@ -32,6 +32,7 @@ from vlt_mini.models.losses import LossConfig, siamcar_loss
 from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
 from vlt_mini.models.vlt import LEGACY_HEAD_FIELDS, LEGACY_MODEL_FIELDS, VLTConfig, VLTNet, model_checkpoint
 from vlt_mini.training.budget import CandidateBudget
+from vlt_mini.training.cpu_parallel import ShardedStep, keep_freed_memory, split_batch
 from vlt_mini.training.checkpoints import (CHECKPOINT_NAME, FINAL_MODEL_NAME, load_training_checkpoint,
                                            restore_rng_state, save_training_checkpoint)
 from vlt_mini.training.distributed import DistributedContext, resolve_device
@@ -42,6 +43,7 @@ from vlt_mini.training.pairs import (LEGACY_PAIR_FIELDS, PairConfig, PairDataset
 OPTIMIZERS = ("sgd", "adamw")
 LOSS_PARTS = ("total", "cls", "box", "cen")
 RESUME_FREE_FIELDS = ("num_workers", "log_every", "checkpoint_every")  # may change on resume: results stay the same
+LEGACY_TRAIN_FIELDS = {"cpu_shards": 1}  # train settings added since runs were recorded: what those runs did
 # Also free on resume: the dataset roots (data may move) and the number of processes (the global batch is the same).
 
 
@@ -68,6 +70,8 @@ class TrainConfig:
     amp: bool = True             # float16 autocast + grad scaling, on CUDA only
     channels_last: bool = True   # channels-last (NHWC) tensors on CUDA ...
     channels_last_cpu: bool = True  # ... and on the CPU too (oneDNN's depth-wise convolutions: ~1.3× pairs/s at cpu)
+    cpu_shards: int = 1          # CPU: split each batch into this many shards run at once, one core each, BatchNorm
+    # per shard as on multi-GPU training without SyncBN (``cpu_parallel.py``); 2 on a 2-core laptop for one training
     log_every: int = 20          # iterations between metrics lines
     checkpoint_every: int = 1000  # iterations; a checkpoint is also written at every epoch end
     seed: int = 0
@@ -81,8 +85,10 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
 
     def __post_init__(self) -> None:
-        problems = [f"{name} must be >= 1" for name in ("epochs", "batch_size", "log_every", "checkpoint_every")
-                    if getattr(self, name) < 1]
+        problems = [f"{name} must be >= 1" for name in ("epochs", "batch_size", "log_every", "checkpoint_every",
+                                                        "cpu_shards") if getattr(self, name) < 1]
+        if self.cpu_shards > 1 and self.batch_size % self.cpu_shards:
+            problems.append(f"batch_size ({self.batch_size}) must be a multiple of cpu_shards ({self.cpu_shards})")
         if not 0 <= self.warmup_epochs < self.epochs:
             problems.append(f"warmup_epochs must lie in [0, epochs), got {self.warmup_epochs}")
         if min(self.warmup_start_lr, self.base_lr, self.end_lr) <= 0 or self.backbone_lr_factor < 0:
@@ -206,6 +212,15 @@ class Trainer:
             # Unused choice blocks (and, per batch, the template token) get no gradient: find_unused_parameters.
             self.network = DistributedDataParallel(self.model, device_ids=[self.device.index] if cuda else None,
                                                    find_unused_parameters=True)
+        self.sharded = None
+        if train_config.cpu_shards > 1:
+            if cuda or self.context.enabled:
+                raise ValueError("train.cpu_shards > 1 splits batches over the cores of one CPU process; on GPUs or "
+                                 "under torchrun leave it at 1 (each process is already a shard)")
+            self.sharded = ShardedStep(self.model, train_config.cpu_shards,
+                                       max(1, torch.get_num_threads() // train_config.cpu_shards))
+        if self.device.type == "cpu":
+            keep_freed_memory()
         self.iteration, self.wall_time = 0, 0.0
 
     # ------------------------------------------------------------------ set-up helpers
@@ -265,22 +280,31 @@ class Trainer:
             group["lr"] = lr * group["lr_factor"]
         candidate = self.candidate_for(iteration)
         memory = torch.channels_last if self.channels_last else torch.contiguous_format
-        z = batch["z"].to(self.device, non_blocking=True).contiguous(memory_format=memory)
-        x = batch["x"].to(self.device, non_blocking=True).contiguous(memory_format=memory)
-        f_l, has_sentence, z_box = (batch[k].to(self.device, non_blocking=True)
-                                    for k in ("f_l", "has_sentence", "z_box"))
-        self.network.train()
-        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
-            output = self.network(z, x, f_l, has_sentence, z_box, candidate)
-        losses = siamcar_loss(output, batch["x_box"].to(self.device), batch["is_negative"].to(self.device),
-                              self.loss_config)
-        values = self.context.mean(torch.stack([losses[k].detach().float() for k in LOSS_PARTS]))
+
+        def losses_of(network: torch.nn.Module, pairs: dict) -> dict:
+            z = pairs["z"].to(self.device, non_blocking=True).contiguous(memory_format=memory)
+            x = pairs["x"].to(self.device, non_blocking=True).contiguous(memory_format=memory)
+            f_l, has_sentence, z_box = (pairs[k].to(self.device, non_blocking=True)
+                                        for k in ("f_l", "has_sentence", "z_box"))
+            network.train()
+            with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.use_amp):
+                output = network(z, x, f_l, has_sentence, z_box, candidate)
+            return siamcar_loss(output, pairs["x_box"].to(self.device), pairs["is_negative"].to(self.device),
+                                self.loss_config)
+
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.sharded is None:
+            losses = losses_of(self.network, batch)
+            values = self.context.mean(torch.stack([losses[k].detach().float() for k in LOSS_PARTS]))
+        else:  # forward and backward of every shard at once; the gradients are their mean
+            per_shard = self.sharded.run(split_batch(batch, len(self.sharded.models)), losses_of)
+            values = torch.stack([torch.stack([s[k].float() for k in LOSS_PARTS]) for s in per_shard]).mean(0)
         bad = [name for name, value in zip(LOSS_PARTS, values.tolist()) if not math.isfinite(value)]
         if bad:
             self._diverged(iteration, f"loss part(s) {', '.join(bad)} = "
                            + ", ".join(f"{float(values[LOSS_PARTS.index(n)])}" for n in bad))
-        self.optimizer.zero_grad(set_to_none=True)
-        self.scaler.scale(losses["total"]).backward()
+        if self.sharded is None:
+            self.scaler.scale(losses["total"]).backward()
         self.scaler.unscale_(self.optimizer)
         grad_norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip))
         if not math.isfinite(grad_norm) and not self.use_amp:  # under AMP the scaler skips such steps by design
