@@ -116,3 +116,34 @@ def test_runs_started_before_init_checkpoint_existed_still_resume(sources, encod
     assert resumed.resume() and resumed.iteration == 1
     with pytest.raises(ValueError, match=r"different settings \(train\.init_checkpoint: null -> "):
         _trainer(sources, tmp_path, encoder, init_checkpoint=str(tmp_path / "checkpoint_last.pt")).resume()
+
+
+def test_selector_init_ones_keeps_a_copied_mixer_on_its_stage_features():
+    """selector_init="ones": every channel selected with weight 1 at the start, so a mixer whose op equals the stage's
+    last op (its blocks copied from that block) outputs exactly twice the stage feature; "random" scrambles it."""
+    from vlt_mini.models.candidate import Candidate
+    from vlt_mini.training.initialisation import copy_stage_blocks_into_mixers
+
+    outputs = {}
+    for init in ("random", "ones"):
+        torch.manual_seed(0)
+        config = VLTConfig.for_profile("tiny", selector_init=init)
+        candidate = Candidate.sample(3)
+        net = VLTNet(config, candidate=candidate)
+        copy_stage_blocks_into_mixers(net)
+        net.train()
+        stage, op = 1, candidate.template_path[STAGE_LAYER_RANGES[1][1] - 1]
+        mixer = net.mixers_for("template")[stage]
+        f_v, f_l = torch.randn(4, mixer.channels, 8, 8), torch.randn(4, config.language_dim)
+        residual = net.backbone.forward_layer(STAGE_LAYER_RANGES[stage][1] - 1, f_v, op)
+        outputs[init] = (mixer(f_v, f_l, op, residual), residual, mixer.channel_selector(f_l), mixer)
+    mixed, residual, selector, mixer = outputs["ones"]
+    assert torch.equal(selector, torch.ones_like(selector))
+    torch.testing.assert_close(mixed, 2 * residual)
+    (mixed * torch.randn_like(mixed)).sum().backward()  # the sentence's part learns: BN's scale gets a gradient
+    assert mixer.language_projection[1].weight.grad.abs().sum() > 0
+    mixed, residual, selector, _ = outputs["random"]
+    assert selector.std() > 0.5 and (selector < 0).any()
+    assert torch.nn.functional.cosine_similarity(mixed.flatten(), residual.flatten(), 0) < 0.95
+    with pytest.raises(ValueError, match="selector_init"):
+        VLTConfig.for_profile("tiny", selector_init="zeros")

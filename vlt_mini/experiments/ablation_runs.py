@@ -71,10 +71,14 @@ def _setup_record(training: Training, candidate, setup, profile: str, seed: int,
 
 def _settled(record: dict) -> dict:
     """A recorded training with the train settings added since it was written set to what that run did."""
+    from vlt_mini.models.vlt import LEGACY_HEAD_FIELDS, LEGACY_MODEL_FIELDS
     from vlt_mini.training.trainer import LEGACY_TRAIN_FIELDS
 
     configs = record.get("configs", {})
-    return {**record, "configs": {**configs, "train": {**LEGACY_TRAIN_FIELDS, **configs.get("train", {})}}}
+    model = configs.get("model", {})
+    model = {**LEGACY_MODEL_FIELDS, **model, "head": {**LEGACY_HEAD_FIELDS, **model.get("head", {})}}
+    return {**record, "configs": {**configs, "model": model,
+                                  "train": {**LEGACY_TRAIN_FIELDS, **configs.get("train", {})}}}
 
 
 def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:

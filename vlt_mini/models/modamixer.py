@@ -25,18 +25,29 @@ from torch import nn
 from vlt_mini.models.choice_blocks import NUM_CHOICES, make_choice_block
 
 LANGUAGE_MODES = ("sentence", "0-tensor", "template")
+SELECTOR_INITS = ("random", "ones")
 
 
 class ModaMixer(nn.Module):
     """Eq. 1 for one stage: a language channel selector, then a searched block, plus the residual. One instance
     serves both branches (each passes its own ``op``), or one per branch with ``VLTConfig.shared_mixers=False``."""
 
-    def __init__(self, language_dim: int, channels: int, residual: bool = True, searched_block: bool = True) -> None:
+    def __init__(self, language_dim: int, channels: int, residual: bool = True, searched_block: bool = True,
+                 selector_init: str = "random") -> None:
         super().__init__()
+        if selector_init not in SELECTOR_INITS:
+            raise ValueError(f"selector_init must be one of {', '.join(SELECTOR_INITS)}, got {selector_init!r}")
         self.language_dim, self.channels = language_dim, channels
         self.residual, self.searched_block = residual, searched_block
         # "Linear" of Eq. 1: a 1×1 conv (no bias) + BN, as the official code does it.
         self.language_projection = nn.Sequential(nn.Conv2d(language_dim, channels, 1, bias=False), nn.BatchNorm2d(channels))
+        if selector_init == "ones":
+            # Official start ("random"): BN scale 1, shift 0 after a random projection, so every sentence multiplies
+            # f_v by its own random-sign pattern, and a mixer copied from a pretrained block adds a scrambled copy of
+            # the pretrained feature. "ones": the selector starts at 1 for every channel and sentence (BN scale 0,
+            # shift 1); the sentence's part grows from 0 as BN's scale learns.
+            nn.init.zeros_(self.language_projection[1].weight)
+            nn.init.ones_(self.language_projection[1].bias)
         ops = range(NUM_CHOICES) if searched_block else (0,)  # a fixed Shuffle 3×3 block when not searched
         self.blocks = nn.ModuleList(make_choice_block(op, channels // 2, channels) for op in ops)
 

@@ -28,14 +28,14 @@ from vlt_mini.profiles import check_profile, crop_sizes
 from vlt_mini.models.candidate import VLT_SCAR_CANDIDATE, Candidate
 from vlt_mini.models.choice_blocks import block_macs
 from vlt_mini.models.head import HeadConfig, HeadOutput, SiamCARHead, feature_map_size
-from vlt_mini.models.modamixer import LANGUAGE_MODES, ModaMixer, TemplateToken, select_language_token
+from vlt_mini.models.modamixer import LANGUAGE_MODES, SELECTOR_INITS, ModaMixer, TemplateToken, select_language_token
 from vlt_mini.models.supernet import STAGE_LAYER_RANGES, SPOSSupernet, SupernetConfig
 
 HEAD_LEVELS = (1, 2, 3)  # stages 2, 3, 4 feed the head (0-based stage indices)
 BRANCHES = ("template", "search")
 # What a field missing from a saved config meant before it existed (checkpoints written before issue 13): loading an
 # old checkpoint rebuilds the network it was trained and evaluated as.
-LEGACY_MODEL_FIELDS = {"shared_mixers": False}
+LEGACY_MODEL_FIELDS = {"shared_mixers": False, "selector_init": "random"}
 LEGACY_HEAD_FIELDS = {"test_kernel": "cropped"}
 
 
@@ -53,6 +53,9 @@ class VLTConfig:
     mixer_searched_block: bool = True  # False: a fixed Shuffle 3×3 block in ModaMixer (Tab. 5b)
     no_sentence_mode: str = "0-tensor"  # the token of pairs without a sentence: "0-tensor" or "template" (Tab. 4)
     shared_mixers: bool = True        # one language projection + mixer blocks for both branches (official); False: per branch
+    selector_init: str = "random"     # the language selector's start: "random" (official: a random projection + BN,
+    # a random-sign pattern per sentence) or "ones" (BN scale 0, shift 1: every channel selected with weight 1; the
+    # sentence-dependent part grows from 0) -- see ModaMixer
 
     def __post_init__(self) -> None:
         check_profile(self.profile)
@@ -60,6 +63,8 @@ class VLTConfig:
             raise ValueError(f"the tracker needs the stride-8 supernet, got stride {self.supernet.stride}")
         if self.no_sentence_mode not in LANGUAGE_MODES[1:]:
             raise ValueError(f"no_sentence_mode must be '0-tensor' or 'template', got {self.no_sentence_mode!r}")
+        if self.selector_init not in SELECTOR_INITS:
+            raise ValueError(f"selector_init must be one of {', '.join(SELECTOR_INITS)}, got {self.selector_init!r}")
 
     @property
     def template_size(self) -> int:
@@ -100,8 +105,8 @@ class VLTNet(nn.Module):
         # set per branch, the earlier layout, whose checkpoints keep loading); ``mixers_for(branch)`` reads either.
         if config.use_modamixer:
             def mixers() -> nn.ModuleList:
-                return nn.ModuleList(ModaMixer(config.language_dim, c, config.mixer_residual, config.mixer_searched_block)
-                                     for c in channels)
+                return nn.ModuleList(ModaMixer(config.language_dim, c, config.mixer_residual, config.mixer_searched_block,
+                                               config.selector_init) for c in channels)
             if config.shared_mixers:
                 self.mixers = mixers()
             else:
