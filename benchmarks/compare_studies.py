@@ -23,6 +23,8 @@ def main() -> None:
     parser.add_argument("study_b", type=Path)
     parser.add_argument("--split", default="val")
     parser.add_argument("--arm", default="vlt-mini", help="the arm's folder name (its slug)")
+    parser.add_argument("--arm-b", default=None,
+                        help="the arm of study_b, when it differs (e.g. --arm vlt-mini --arm-b siamcar)")
     parser.add_argument("--root", type=Path, required=True, help="the dataset root both studies used")
     parser.add_argument("--dataset", default="mini-lasot")
     parser.add_argument("--seeds", default="0,1,2")
@@ -34,18 +36,22 @@ def main() -> None:
 
     sequences = open_dataset(args.dataset, args.root, args.split)
     seeds = parse_seeds(args.seeds)
+    if args.study_a == args.study_b and args.arm == (args.arm_b or args.arm):
+        parser.error("compare two studies, or two arms of one study")
     scores = {}
-    for study in (args.study_a, args.study_b):
-        scores[study] = {}
+    for side, study in enumerate((args.study_a, args.study_b)):
+        arm = args.arm if side == 0 else args.arm_b or args.arm
+        scores[side] = {}
         for seed in seeds:
-            folder = study / args.split / args.arm / f"seed{seed}"
+            folder = study / args.split / arm / f"seed{seed}"
             if not folder.is_dir():
                 parser.error(f"no results folder {folder}")
             result, per_video = scores_per_video(sequences, folder)
-            scores[study].update({(seed, video): suc for video, suc in per_video.items()})
-            print(f"{study} seed {seed}: SUC {result['suc']:.1f}")
-    comparison = compare_trackers(scores[args.study_a], scores[args.study_b])
-    print(f"{args.arm} on {args.split}: {args.study_a} − {args.study_b} = {comparison.delta:+.2f} SUC, 95 % interval "
+            scores[side].update({(seed, video): suc for video, suc in per_video.items()})
+            print(f"{study} {arm} seed {seed}: SUC {result['suc']:.1f}")
+    comparison = compare_trackers(scores[0], scores[1])
+    what = args.arm if not args.arm_b else f"{args.arm} − {args.arm_b}"
+    print(f"{what} on {args.split}: {args.study_a} − {args.study_b} = {comparison.delta:+.2f} SUC, 95 % interval "
           f"[{comparison.ci_low:+.2f}, {comparison.ci_high:+.2f}] ({comparison.seeds} seeds × {comparison.videos} videos)")
 
 
