@@ -76,3 +76,30 @@ def test_selector_statistics_know_centring_from_selection():
     assert all(row["mean_over_std_median"] > 5 and row["sign_flipping_channels"] == 0 for row in selecting)
     separate = VLTNet(VLTConfig.for_profile("tiny", language_dim=8, shared_mixers=False))
     assert len(diagnostics.selector_statistics(separate, torch.randn(3, 8))) == 8
+
+
+def test_mixer_feature_change_tells_a_kept_feature_from_a_scrambled_one():
+    from vlt_mini.models.candidate import Candidate
+    from vlt_mini.models.supernet import STAGE_LAYER_RANGES
+    from vlt_mini.training.initialisation import copy_stage_blocks_into_mixers
+
+    # every mixer op equal to its stage's last op: copied blocks then reproduce the stage's own feature exactly
+    path = tuple(Candidate.sample(1).template_path)
+    last_ops = tuple(path[stop - 1] for _, stop in STAGE_LAYER_RANGES)
+    candidate = Candidate(path, path, last_ops, last_ops)
+    batch = {"z": torch.randn(4, 3, 63, 63), "x": torch.randn(4, 3, 127, 127), "f_l": torch.randn(4, 384),
+             "has_sentence": torch.ones(4, dtype=torch.bool), "z_box": torch.tensor([[16.0, 16, 48, 48]] * 4)}
+    cosines = {}
+    for init in ("random", "ones"):
+        torch.manual_seed(0)
+        net = VLTNet(VLTConfig.for_profile("tiny", selector_init=init), candidate=candidate)
+        copy_stage_blocks_into_mixers(net)
+        net.eval()
+        rows = diagnostics.mixer_feature_change(net, batch)  # BatchNorm on batch statistics inside
+        assert [(r["branch"], r["stage"]) for r in rows] == [(b, s) for b in ("template", "search") for s in (1, 2, 3, 4)]
+        cosines[init] = [r["cosine"] for r in rows]
+        assert net.training is False  # the model's mode is restored
+    assert min(cosines["ones"]) > 0.999
+    assert max(cosines["random"]) < 0.95
+    with pytest.raises(ValueError, match="residual"):
+        diagnostics.mixer_feature_change(VLTNet(VLTConfig.for_profile("tiny", use_modamixer=False)), batch)
