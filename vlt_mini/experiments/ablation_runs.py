@@ -70,7 +70,8 @@ def _setup_record(training: Training, candidate, setup, profile: str, seed: int,
 
 
 def _settled(record: dict) -> dict:
-    """A recorded training with the train settings added since it was written set to what that run did."""
+    """A recorded training with the model, head and train settings added since it was written set to what that
+    run did (``LEGACY_*_FIELDS``), so that older runs stay reusable."""
     from vlt_mini.models.vlt import LEGACY_HEAD_FIELDS, LEGACY_MODEL_FIELDS
     from vlt_mini.training.trainer import LEGACY_TRAIN_FIELDS
 
