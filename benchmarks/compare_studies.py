@@ -36,11 +36,11 @@ def main() -> None:
 
     sequences = open_dataset(args.dataset, args.root, args.split)
     seeds = parse_seeds(args.seeds)
-    if args.study_a == args.study_b and args.arm == (args.arm_b or args.arm):
+    sides = ((args.study_a, args.arm), (args.study_b, args.arm_b or args.arm))
+    if sides[0] == sides[1]:
         parser.error("compare two studies, or two arms of one study")
     scores = {}
-    for side, study in enumerate((args.study_a, args.study_b)):
-        arm = args.arm if side == 0 else args.arm_b or args.arm
+    for side, (study, arm) in enumerate(sides):
         scores[side] = {}
         for seed in seeds:
             folder = study / args.split / arm / f"seed{seed}"

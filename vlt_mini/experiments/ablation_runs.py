@@ -70,8 +70,8 @@ def _setup_record(training: Training, candidate, setup, profile: str, seed: int,
 
 
 def _settled(record: dict) -> dict:
-    """A recorded training with the model, head and train settings added since it was written set to what that
-    run did (``LEGACY_*_FIELDS``), so that older runs stay reusable."""
+    """A training record read from disk, with the model, head and train settings added since it was written set to
+    what that run did (``LEGACY_*_FIELDS``), so that older runs stay reusable (new records have every field)."""
     from vlt_mini.models.vlt import LEGACY_HEAD_FIELDS, LEGACY_MODEL_FIELDS
     from vlt_mini.training.trainer import LEGACY_TRAIN_FIELDS
 
@@ -91,13 +91,13 @@ def _differences(old: dict, new: dict, prefix: str = "") -> list[str]:
 
 def recorded_setup(seed_dir: Path) -> dict | None:
     path = seed_dir / SETUP_NAME
-    return json.loads(path.read_text())["training"] if path.is_file() else None
+    return _settled(json.loads(path.read_text())["training"]) if path.is_file() else None
 
 
 def check_setup(seed_dir: Path, record: dict) -> None:
     """Refuse to mix runs: ``seed_dir`` may only continue the same training (same configs, candidate, data)."""
     old = recorded_setup(seed_dir)
-    changed = _differences(_settled(old), _settled(record)) if old is not None else []
+    changed = _differences(old, record) if old is not None else []
     if changed:
         raise ValueError(f"{seed_dir} holds a run with another setup ({'; '.join(changed[:4])}); use another --out "
                          "or remove that folder")
@@ -111,10 +111,10 @@ def _comparable_training_config(config: dict) -> dict:
     dataset = sources[0]["dataset"] if len(sources) == 1 and sources[0].get("split") == "train" else None
     root = str(Path(sources[0]["root"]).resolve()) if dataset else None
     train = {k: v for k, v in config["train"].items() if k not in RESUME_FREE_FIELDS}
-    return {"kind": config["kind"], "profile": config.get("profile"), "seed": train.get("seed"),
-            "candidate": config.get("candidate"),
-            "configs": {"model": config["model"], "train": train, "pairs": config["pairs"]},
-            "dataset": dataset, "root": root}
+    return _settled({"kind": config["kind"], "profile": config.get("profile"), "seed": train.get("seed"),
+                     "candidate": config.get("candidate"),
+                     "configs": {"model": config["model"], "train": train, "pairs": config["pairs"]},
+                     "dataset": dataset, "root": root})
 
 
 def find_finished_training(out_root: Path, record: dict, exclude: Path,
@@ -128,7 +128,7 @@ def find_finished_training(out_root: Path, record: dict, exclude: Path,
         final = path.parent / "train" / FINAL_MODEL_NAME
         if not final.is_file() and setup.get("reused"):  # that folder reused a training itself
             final = Path(os.path.normpath(path.parent / setup["reused"]))
-        if path.parent != exclude and final.is_file() and _settled(setup["training"]) == _settled(record):
+        if path.parent != exclude and final.is_file() and _settled(setup["training"]) == record:
             return final
     for reuse_dir in reuse_dirs:
         for final in sorted(Path(reuse_dir).rglob(FINAL_MODEL_NAME)):
@@ -136,7 +136,7 @@ def find_finished_training(out_root: Path, record: dict, exclude: Path,
             if not config_path.is_file() or Path(exclude) in final.parents:
                 continue
             try:
-                if _settled(_comparable_training_config(json.loads(config_path.read_text()))) == _settled(record):
+                if _comparable_training_config(json.loads(config_path.read_text())) == record:
                     return final
             except (KeyError, TypeError, IndexError, ValueError):
                 continue  # not a trainer's config.json
@@ -148,7 +148,7 @@ def reusable_results(out_root: Path, record: dict, row: Row, test, exclude: Path
     training in another table's folder under ``out_root``: the tracker is deterministic, tracking again would give the
     same files."""
     for path in sorted(out_root.glob(f"table*/*/seed*/{SETUP_NAME}")):
-        if path.parent == exclude or _settled(json.loads(path.read_text())["training"]) != _settled(record):
+        if path.parent == exclude or _settled(json.loads(path.read_text())["training"]) != record:
             continue
         for other in TABLE_ROWS.get(path.parents[2].name.removeprefix("table"), ()):
             results = path.parent / "results" / other.slug
@@ -258,8 +258,7 @@ def run_ablation(table: str, out_dir, profile: str = "tiny", seeds: int | Sequen
             record = _setup_record(training, candidate_value, training_setup(training, profile, overrides, seed),
                                    profile, seed, dataset, root)
             if not wanted:  # rows not asked for: in the table if an earlier run of the same setup finished them
-                recorded = recorded_setup(seed_dir)
-                done = recorded is not None and _settled(recorded) == _settled(record)
+                done = recorded_setup(seed_dir) == record
                 for row in members:
                     results = seed_dir / "results" / row.slug
                     if done and results_complete(results, test):

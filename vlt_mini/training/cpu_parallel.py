@@ -80,8 +80,7 @@ class ShardedStep:
         self.parameters = [p for p in model.parameters() if p.requires_grad]
         self._pool = ThreadPoolExecutor(shards, thread_name_prefix="train-shard",
                                         initializer=torch.set_num_threads, initargs=(threads_per_shard,))
-        self._statistics = [[b for b in m.buffers() if b.is_floating_point()] for m in self.models]
-        self._counters = [[b for b in m.buffers() if not b.is_floating_point()] for m in self.models]
+        self._buffers = [list(m.buffers()) for m in self.models]
 
     def _shard(self, model: nn.Module, shard: dict, loss_of: Callable) -> tuple[dict, Sequence]:
         losses = loss_of(model, shard)
@@ -108,20 +107,15 @@ class ShardedStep:
         return [losses for losses, _ in results]
 
     def _share_statistics(self) -> None:
-        """The replicas start each step from the trained network's statistics (which a resume may have loaded)."""
-        if not self._statistics[0]:
-            return
-        for replica in range(1, len(self.models)):
-            torch._foreach_copy_(self._statistics[replica], self._statistics[0])
-            torch._foreach_copy_(self._counters[replica], self._counters[0])
+        """The replicas start each step from the trained network's buffers (which a resume may have loaded)."""
+        if self._buffers[0]:
+            for replica in self._buffers[1:]:
+                torch._foreach_copy_(replica, self._buffers[0])
 
     def _average_statistics(self) -> None:
-        main = self._statistics[0]
-        if not main:
-            return
-        for replica in self._statistics[1:]:
-            torch._foreach_add_(main, replica)
-        torch._foreach_mul_(main, 1.0 / len(self.models))  # the batch counters agree: every shard counted one
-
-    def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        """Running means and variances: the shards' mean (the batch counters agree: every shard counted one)."""
+        floating = [[b for b in buffers if b.is_floating_point()] for buffers in self._buffers]
+        if floating[0]:
+            for replica in floating[1:]:
+                torch._foreach_add_(floating[0], replica)
+            torch._foreach_mul_(floating[0], 1.0 / len(self.models))
